@@ -1,0 +1,42 @@
+# The commands a new user types. Each installs what is missing and builds.
+#   make run    build, then start shortbus on ./data (for now: the engine demo)
+#   make test   build, then run every test suite; ends with "N passed, M failed"
+#   make bench  build, then run the benchmarks and print ratios
+#   make soak   long crash-recovery runs (not part of make test)
+#   make asan   the test suite under ASan+UBSan, in build-asan/
+
+BUILD ?= build
+DATA ?= ./data
+
+.PHONY: all deps build run test bench soak asan clean
+
+all: build
+
+deps:
+	@tools/install-deps.sh
+
+$(BUILD)/build.ninja: | deps
+	meson setup $(BUILD) --buildtype=debugoptimized
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+run: build
+	$(BUILD)/tools/shortbus-engine-demo $(DATA) 5
+
+test: build
+	tests/run.sh $(BUILD)
+
+bench: build
+	bench/run.sh $(BUILD)
+
+soak: build
+	SHORTBUS_SOAK=1 $(BUILD)/tests/engine/crash_test --gtest_filter='*Soak*'
+
+asan: deps
+	[ -f build-asan/build.ninja ] || meson setup build-asan -Dsanitize=address -Dbench=false
+	ninja -C build-asan
+	tests/run.sh build-asan
+
+clean:
+	rm -rf $(BUILD) build-asan

@@ -1,0 +1,276 @@
+#include "engine/log.h"
+
+#include <lz4.h>
+
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "engine/clock.h"
+#include "engine/coding.h"
+#include "engine/frame.h"
+#include "engine/log_impl.h"
+
+namespace shortbus::engine {
+
+std::string SegmentPath(const std::string& dir, uint64_t base_seq) {
+  return absl::StrCat(dir, "/", SegmentFileName(base_seq));
+}
+
+std::string PreparedSegmentPath(const std::string& dir) { return absl::StrCat(dir, "/next.seg.tmp"); }
+
+Log::Impl::Impl(std::string dir, LogOptions options, StreamMeta meta)
+    : dir_(std::move(dir)),
+      opt_(std::move(options)),
+      fs_(opt_.fs != nullptr ? opt_.fs : DefaultFileSystem()),
+      meta_(std::move(meta)) {
+  if (!opt_.clock) opt_.clock = WallClockNs;
+  max_frame_ = opt_.segment_size - kSegmentDataOffset;
+}
+
+Log::Impl::~Impl() { (void)Close(); }
+
+void Log::Impl::Report(CorruptionReport r) {
+  if (!r.tail) ++recovery_.corruptions;
+  if (opt_.reporter) opt_.reporter(r);
+}
+
+absl::Status Log::Impl::CheckFailed() const {
+  if (!failed_flag_.load(std::memory_order_acquire)) return absl::OkStatus();
+  std::lock_guard<std::mutex> l(const_cast<std::mutex&>(bg_mu_));
+  return absl::FailedPreconditionError(
+      absl::StrCat("stream ", dir_, " failed and must be reopened: ", failure_.message()));
+}
+
+absl::StatusOr<std::shared_ptr<Segment>> Log::Impl::CreateSegmentFile(const std::string& path) {
+  absl::StatusOr<SegmentFile> f = SegmentFile::Create(fs_, path, opt_.segment_size);
+  if (!f.ok()) return f.status();
+  auto seg = std::make_shared<Segment>();
+  seg->file = std::move(*f);
+  return seg;
+}
+
+absl::Status Log::Impl::Roll() {
+  std::shared_ptr<Segment> next;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    next = std::move(prepared_);
+  }
+  if (next == nullptr) {
+    absl::StatusOr<std::shared_ptr<Segment>> made = CreateSegmentFile(PreparedSegmentPath(dir_));
+    if (!made.ok()) {
+      if (absl::IsAlreadyExists(made.status())) {
+        // A preparation that failed half-way left the file: replace it.
+        (void)fs_->Remove(PreparedSegmentPath(dir_));
+        made = CreateSegmentFile(PreparedSegmentPath(dir_));
+      }
+      if (!made.ok()) {
+        return absl::Status(made.status().code(),
+                            absl::StrCat("cannot start a new segment in ", dir_, ": ",
+                                         made.status().message()));
+      }
+    }
+    next = std::move(*made);
+  }
+  const uint64_t base = next_seq_;
+  SegmentIdentity id;
+  id.stream_id = meta_.id();
+  id.base_seq = base;
+  id.created_ns = Now();
+  id.segment_size = next->file.size();
+  EncodeSegmentIdentity(next->file.data(), id);
+  CommittedEnd(next->file.data()).store(kSegmentDataOffset, std::memory_order_release);
+  if (absl::Status s = next->file.RenameTo(SegmentPath(dir_, base)); !s.ok()) {
+    std::lock_guard<std::mutex> l(mu_);
+    prepared_ = std::move(next);  // still usable under its temporary name
+    return s;
+  }
+  next->base_seq = base;
+  next->last_seq = base - 1;
+  next->synced_last_seq = base - 1;
+  next->name_durable = false;
+  if (active_ != nullptr) {
+    active_->sealed.store(true, std::memory_order_release);
+    SealedHint(active_->file.data()).store(1, std::memory_order_release);
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    segments_.push_back(next);
+    active_ = next.get();
+  }
+  prefault_trigger_ = 0;
+  WakeBackground(false);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Log::Impl::WriteOne(const Message& msg) {
+  if (msg.subject.empty()) return absl::InvalidArgumentError("empty subject");
+  if (msg.subject.size() > kMaxSubjectLen) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("subject of ", msg.subject.size(), " bytes exceeds ", kMaxSubjectLen));
+  }
+  const uint64_t body = msg.subject.size() + msg.headers.size() + msg.payload.size();
+  const RetentionLimits& lim = opt_.retention;
+  if (lim.max_msg_size != 0 && body > lim.max_msg_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("message of ", body, " bytes exceeds max_msg_size ", lim.max_msg_size));
+  }
+  const uint64_t raw_frame = PaddedFrameSize(msg.subject.size(), msg.headers.size(), msg.payload.size());
+  if (raw_frame > max_frame_ || msg.payload.size() > UINT32_MAX) {
+    return absl::InvalidArgumentError(absl::StrCat("message of ", body,
+                                                   " bytes does not fit a segment of ",
+                                                   opt_.segment_size, " bytes"));
+  }
+  if (lim.discard == DiscardPolicy::kNew) {
+    const uint64_t msgs = next_seq_ - first_seq_.load(std::memory_order_relaxed);
+    if (lim.max_msgs != 0 && msgs + 1 > lim.max_msgs) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("stream full: max_msgs ", lim.max_msgs, " reached (discard=new)"));
+    }
+    if (lim.max_bytes != 0 &&
+        retained_bytes_.load(std::memory_order_relaxed) + raw_frame > lim.max_bytes) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("stream full: max_bytes ", lim.max_bytes, " reached (discard=new)"));
+    }
+  }
+  if (active_ == nullptr || active_->end + raw_frame > active_->file.size()) {
+    Publish();  // what is written so far stays visible in the sealed segment
+    if (absl::Status s = Roll(); !s.ok()) return s;
+  }
+  Segment* seg = active_;
+  const uint64_t off = seg->end;
+  char* dst = seg->file.data() + off;
+  int64_t ts = msg.timestamp_ns != 0 ? msg.timestamp_ns : Now();
+  if (ts < last_ts_) ts = last_ts_;
+  const uint64_t seq = next_seq_;
+
+  char* body_dst = dst + kFrameHeaderSize;
+  std::memcpy(body_dst, msg.subject.data(), msg.subject.size());
+  body_dst += msg.subject.size();
+  if (!msg.headers.empty()) std::memcpy(body_dst, msg.headers.data(), msg.headers.size());
+  body_dst += msg.headers.size();
+  uint32_t flags = 0;
+  size_t stored = msg.payload.size();
+  if (opt_.compression == Compression::kLz4 && msg.payload.size() >= opt_.compress_min_bytes) {
+    // Capacity one below the raw size: LZ4 gives up (0) unless it saves space.
+    int n = LZ4_compress_default(msg.payload.data(), body_dst, static_cast<int>(msg.payload.size()),
+                                 static_cast<int>(msg.payload.size() - 1));
+    if (n > 0) {
+      flags = kFrameFlagLz4;
+      stored = static_cast<size_t>(n);
+    }
+  }
+  if (flags == 0 && !msg.payload.empty()) std::memcpy(body_dst, msg.payload.data(), stored);
+  SealFrame(dst, flags, seq, ts, msg.subject.size(), msg.headers.size(), stored,
+            static_cast<uint32_t>(msg.payload.size()));
+  const uint64_t padded = PaddedFrameSize(msg.subject.size(), msg.headers.size(), stored);
+
+  if (seg->first_ts == 0) seg->first_ts = ts;
+  seg->end = off + padded;
+  seg->last_seq = seq;
+  seg->last_ts = ts;
+  seg->published_frame_off.store(off, std::memory_order_relaxed);  // made visible by Publish
+  next_seq_ = seq + 1;
+  last_ts_ = ts;
+  retained_bytes_.fetch_add(padded, std::memory_order_relaxed);
+  return seq;
+}
+
+void Log::Impl::Publish() {
+  Segment* seg = active_;
+  if (seg == nullptr) return;
+  const uint64_t off = seg->published_frame_off.load(std::memory_order_relaxed);
+  seg->published_frame_off.store(off, std::memory_order_release);
+  CommittedEnd(seg->file.data()).store(seg->end, std::memory_order_release);
+  last_seq_.store(next_seq_ - 1, std::memory_order_release);
+  if (opt_.retention.discard == DiscardPolicy::kOld &&
+      (opt_.retention.max_msgs != 0 || opt_.retention.max_bytes != 0)) {
+    ExpireForLimits();
+  }
+  if (opt_.prefault_window != 0 && seg->end >= prefault_trigger_) {
+    prefault_trigger_ = seg->end + opt_.prefault_window / 2;
+    WakeBackground(false);
+  }
+}
+
+absl::StatusOr<uint64_t> Log::Impl::Append(const Message& msg) {
+  if (absl::Status s = CheckFailed(); !s.ok()) return s;
+  absl::StatusOr<uint64_t> seq = WriteOne(msg);
+  if (!seq.ok()) return seq;
+  Publish();
+  if (opt_.sync == SyncMode::kAlways) WakeBackground(true);
+  return seq;
+}
+
+absl::StatusOr<uint64_t> Log::Impl::AppendBatch(absl::Span<const Message> msgs) {
+  if (absl::Status s = CheckFailed(); !s.ok()) return s;
+  if (msgs.empty()) return absl::InvalidArgumentError("empty batch");
+  const uint64_t first = next_seq_;
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    absl::StatusOr<uint64_t> seq = WriteOne(msgs[i]);
+    if (!seq.ok()) {
+      if (i == 0) return seq.status();
+      Publish();
+      if (opt_.sync == SyncMode::kAlways) WakeBackground(true);
+      return absl::Status(seq.status().code(),
+                          absl::StrCat("appended ", i, " of ", msgs.size(), " messages (", first,
+                                       "..", first + i - 1, "), then: ", seq.status().message()));
+    }
+  }
+  Publish();
+  if (opt_.sync == SyncMode::kAlways) WakeBackground(true);
+  return first;
+}
+
+LogStats Log::Impl::stats() const {
+  LogStats st;
+  st.first_seq = first_seq_.load(std::memory_order_acquire);
+  st.last_seq = last_seq_.load(std::memory_order_acquire);
+  st.durable_seq = durable_seq_.load(std::memory_order_acquire);
+  st.msgs = st.last_seq + 1 - st.first_seq;
+  st.bytes = retained_bytes_.load(std::memory_order_relaxed);
+  st.syncs = syncs_.load(std::memory_order_relaxed);
+  std::lock_guard<std::mutex> l(mu_);
+  st.segments = segments_.size();
+  return st;
+}
+
+// ---- public wrappers ----
+
+absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir, const LogOptions& options) {
+  if (absl::Status s = ValidateLogOptions(options); !s.ok()) return s;
+  FileSystem* fs = options.fs != nullptr ? options.fs : DefaultFileSystem();
+  absl::StatusOr<StreamMeta> meta = StreamMeta::OpenForWrite(fs, dir, options.create_if_missing);
+  if (!meta.ok()) return meta.status();
+  auto impl = std::make_unique<Impl>(dir, options, std::move(*meta));
+  if (absl::Status s = impl->Recover(); !s.ok()) return s;
+  if (absl::Status s = impl->Start(); !s.ok()) return s;
+  return std::unique_ptr<Log>(new Log(std::move(impl)));
+}
+
+Log::Log(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Log::~Log() = default;
+
+absl::StatusOr<uint64_t> Log::Append(const Message& msg) { return impl_->Append(msg); }
+absl::StatusOr<uint64_t> Log::AppendBatch(absl::Span<const Message> msgs) {
+  return impl_->AppendBatch(msgs);
+}
+uint64_t Log::durable_seq() const { return impl_->durable_seq_.load(std::memory_order_acquire); }
+uint64_t Log::first_seq() const { return impl_->first_seq_.load(std::memory_order_acquire); }
+uint64_t Log::last_seq() const { return impl_->last_seq_.load(std::memory_order_acquire); }
+absl::Status Log::WaitDurable(uint64_t seq, absl::Duration timeout) {
+  return impl_->WaitDurable(seq, timeout);
+}
+void Log::SetDurableCallback(std::function<void(uint64_t)> cb) {
+  std::lock_guard<std::mutex> l(impl_->bg_mu_);
+  impl_->durable_cb_ = std::move(cb);
+}
+absl::Status Log::Sync() { return impl_->Sync(); }
+absl::Status Log::Close() { return impl_->Close(); }
+void Log::EnforceRetention() { impl_->EnforceRetention(); }
+LogStats Log::stats() const { return impl_->stats(); }
+const RecoveryStats& Log::recovery() const { return impl_->recovery_; }
+const StreamId& Log::stream_id() const { return impl_->meta_.id(); }
+const std::string& Log::dir() const { return impl_->dir_; }
+
+}  // namespace shortbus::engine

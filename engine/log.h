@@ -1,0 +1,151 @@
+// shortbus log engine: one stream = one directory of segment files.
+//
+// Overview
+//   A Log is the single writer of one stream. Append() copies a message into
+//   the active segment's shared mapping as one checksummed frame (see
+//   frame.h and docs/format.md) and assigns it the next sequence. Readers
+//   (reader.h) in this or any other process map the same files read-only and
+//   see every frame up to the committed end, which Append publishes with
+//   release order after the frame's bytes are in place.
+//
+// Durability levels, per sequence (always appended >= committed >= durable):
+//   appended  : Append returned the sequence; readers can see it.
+//   durable   : fdatasync covering it has returned; it survives power loss.
+//   durable_seq() reports the second. Under SyncMode::kAlways the background
+//   thread syncs as soon as there is something to sync, and appends that
+//   arrive during a sync share the next one (group commit). Under kInterval
+//   it syncs every sync_interval; under kNever only at Sync() and Close().
+//   WaitDurable() blocks a caller; SetDurableCallback() tells a server
+//   without blocking anyone.
+//
+// Threading
+//   Append, AppendBatch, Sync and Close: one thread at a time (the writer).
+//   durable_seq, first_seq, last_seq, stats, WaitDurable: any thread.
+//   One background thread per Log syncs, pre-faults pages ahead of the
+//   writer, creates the next segment before it is needed, and expires and
+//   deletes segments under max_age.
+//
+// Caveats (as for LMDB): no network file systems (mmap coherence and flock);
+//   nothing across fork(); another process truncating a segment file makes
+//   readers of that file fault (SIGBUS).
+#ifndef SHORTBUS_ENGINE_LOG_H_
+#define SHORTBUS_ENGINE_LOG_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "engine/options.h"
+#include "engine/record.h"
+#include "engine/segment_header.h"
+
+namespace shortbus::engine {
+
+struct LogStats {
+  uint64_t first_seq = 0;  // first retained sequence (last_seq + 1 when empty)
+  uint64_t last_seq = 0;   // 0 when nothing was ever appended
+  uint64_t durable_seq = 0;
+  uint64_t msgs = 0;       // last_seq - first_seq + 1
+  uint64_t bytes = 0;      // frame bytes retained, padding included
+  uint64_t segments = 0;
+  uint64_t syncs = 0;      // fdatasync calls made on segments since Open
+};
+
+// What Open found and did.
+struct RecoveryStats {
+  uint64_t segments = 0;
+  uint64_t frames_scanned = 0;  // frames checked (the untrusted tail only)
+  uint64_t bytes_scanned = 0;
+  uint64_t tail_bytes_cut = 0;
+  uint64_t corruptions = 0;     // reports with tail == false
+};
+
+class Log {
+ public:
+  // Opens the stream in `dir`, creating it when options.create_if_missing.
+  //
+  // Recovery: for every segment, the sync record (segment_header.h) says up
+  // to where data was known durable; only frames after that point are read.
+  // Each is checked (checksum, next sequence); the first that fails ends the
+  // log. Non-zero bytes after that point are copied to
+  // "<segment>.tail-<offset>" (nothing is thrown away unseen), zeroed on
+  // disk, and reported. A bad frame followed by another segment, a bad
+  // segment header or a gap between segments is corruption: reported with
+  // tail == false, never served. Open never crashes on any file content.
+  //
+  // Errors: InvalidArgument (options), NotFound (no stream, not creating),
+  // Unavailable (another writer has the stream open), DataLoss (STREAM file
+  // corrupt), FailedPrecondition (newer format), PermissionDenied,
+  // ResourceExhausted (disk full).
+  static absl::StatusOr<std::unique_ptr<Log>> Open(const std::string& dir,
+                                                   const LogOptions& options);
+
+  Log(const Log&) = delete;
+  Log& operator=(const Log&) = delete;
+  // Close()s if the caller did not; errors are then lost.
+  ~Log();
+
+  // Appends one message; returns its sequence. Allocates nothing and makes
+  // no system call except when it starts a new segment (and, under kAlways,
+  // to wake the syncer).
+  // Errors: InvalidArgument (empty or over-long subject; message larger
+  // than max_msg_size or than a segment), ResourceExhausted (discard=new
+  // and the stream is full; or disk full while creating a segment: retrying
+  // after space is freed succeeds), FailedPrecondition (the log failed
+  // earlier, e.g. a failed fdatasync, and must be reopened).
+  absl::StatusOr<uint64_t> Append(const Message& msg);
+
+  // Appends all of `msgs` in order with one publication and one syncer
+  // wake-up; returns the first sequence (the rest follow contiguously).
+  // All or nothing for the up-front checks; a disk-full while rolling to a
+  // new segment can leave a prefix appended: then the error says how many.
+  absl::StatusOr<uint64_t> AppendBatch(absl::Span<const Message> msgs);
+
+  // Highest sequence known durable (see levels above).
+  uint64_t durable_seq() const;
+  uint64_t first_seq() const;
+  uint64_t last_seq() const;
+
+  // Blocks until durable_seq() >= seq or the timeout passes
+  // (DeadlineExceeded) or the log failed (the sync error). Under kInterval
+  // and kNever it asks for a sync rather than waiting for the next tick.
+  absl::Status WaitDurable(uint64_t seq, absl::Duration timeout = absl::InfiniteDuration());
+
+  // Called from the background thread with the new durable_seq after each
+  // sync that advanced it. Must be quick and must not call back into the Log
+  // except for the read-only accessors. Set before appending.
+  void SetDurableCallback(std::function<void(uint64_t durable_seq)> cb);
+
+  // Makes everything appended so far durable, now, from the calling thread.
+  absl::Status Sync();
+
+  // Syncs, writes the sync records that make the next Open read no frame,
+  // stops the background thread, removes the unused preallocated segment
+  // and releases the writer lock. Idempotent.
+  absl::Status Close();
+
+  // Applies max_age now (also done by the background thread about every
+  // second) and deletes segments left holding only expired messages.
+  void EnforceRetention();
+
+  LogStats stats() const;
+  const RecoveryStats& recovery() const;
+  const StreamId& stream_id() const;
+  const std::string& dir() const;
+
+  class Impl;
+
+ private:
+  explicit Log(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace shortbus::engine
+
+#endif  // SHORTBUS_ENGINE_LOG_H_

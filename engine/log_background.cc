@@ -1,0 +1,237 @@
+// The background thread of a Log: group-commit and interval syncs,
+// pre-faulting ahead of the writer, preparing the next segment, and age
+// retention. Also the synchronous Sync() and Close().
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "engine/coding.h"
+#include "engine/frame.h"
+#include "engine/log_impl.h"
+
+namespace shortbus::engine {
+namespace {
+// How often the background thread looks at max_age and deletable segments
+// when nothing else wakes it.
+constexpr absl::Duration kHousekeepingPeriod = absl::Seconds(1);
+}  // namespace
+
+absl::Status Log::Impl::Start() {
+  bg_ = std::thread([this] { BackgroundLoop(); });
+  return absl::OkStatus();
+}
+
+void Log::Impl::WakeBackground(bool want_sync) {
+  {
+    std::lock_guard<std::mutex> l(bg_mu_);
+    if (want_sync) sync_wanted_ = true;
+  }
+  bg_cv_.notify_one();
+}
+
+void Log::Impl::Fail(const absl::Status& s) {
+  {
+    std::lock_guard<std::mutex> l(bg_mu_);
+    if (failure_.ok()) failure_ = s;
+  }
+  failed_flag_.store(true, std::memory_order_release);
+  durable_cv_.notify_all();
+}
+
+void Log::Impl::BackgroundLoop() {
+  const bool interval = opt_.sync == SyncMode::kInterval;
+  absl::Time next_sync = absl::Now() + opt_.sync_interval;
+  absl::Time next_housekeeping = absl::Now() + kHousekeepingPeriod;
+  while (true) {
+    bool do_sync = false;
+    {
+      std::unique_lock<std::mutex> l(bg_mu_);
+      absl::Time deadline = next_housekeeping;
+      if (interval && next_sync < deadline) deadline = next_sync;
+      if (!stop_ && !sync_wanted_) {
+        bg_cv_.wait_for(l, absl::ToChronoNanoseconds(std::max(deadline - absl::Now(),
+                                                              absl::ZeroDuration())));
+      }
+      if (stop_) return;
+      do_sync = sync_wanted_;
+      sync_wanted_ = false;
+    }
+    PrefaultAhead();
+    absl::Time now = absl::Now();
+    if (interval && now >= next_sync) {
+      do_sync = true;
+      next_sync = now + opt_.sync_interval;
+    }
+    if (do_sync && !failed_flag_.load(std::memory_order_acquire)) {
+      if (absl::Status s = SyncNow(); !s.ok()) Fail(s);
+    }
+    PrepareNextSegment();
+    if (now >= next_housekeeping) {
+      next_housekeeping = now + kHousekeepingPeriod;
+      EnforceRetention();
+    }
+  }
+}
+
+void Log::Impl::PrefaultAhead() {
+  if (opt_.prefault_window == 0) return;
+  std::shared_ptr<Segment> seg;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (segments_.empty()) return;
+    seg = segments_.back();
+  }
+  const uint64_t written = CommittedEnd(seg->file.data()).load(std::memory_order_acquire);
+  const uint64_t target = std::min(seg->file.size(), AlignUp(written + opt_.prefault_window, 4096));
+  uint64_t from = std::max(seg->prefaulted_end, AlignUp(written, 4096));
+  if (target > from) {
+    fs_->Prefault(seg->file.data() + from, target - from);
+    seg->prefaulted_end = target;
+  }
+}
+
+void Log::Impl::PrepareNextSegment() {
+  if (!opt_.precreate_next_segment) return;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (prepared_ != nullptr || segments_.empty()) return;
+  }
+  const std::string path = PreparedSegmentPath(dir_);
+  absl::StatusOr<std::shared_ptr<Segment>> seg = CreateSegmentFile(path);
+  if (!seg.ok()) return;  // disk full and the like: the writer retries and reports at roll
+  if (opt_.prefault_window != 0) {
+    const uint64_t n = std::min((*seg)->file.size(), opt_.prefault_window);
+    fs_->Prefault((*seg)->file.data(), n);
+    (*seg)->prefaulted_end = n;
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  prepared_ = std::move(*seg);
+}
+
+// Sync protocol for one segment (docs/architecture.md, "Durability"):
+//   1. fsync the directory if the segment's name is new;
+//   2. fdatasync the segment: frames up to the target are durable;
+//   3. only then write the sync record describing them (it becomes durable
+//      with the next sync; until then recovery scans a little more);
+//   4. a sealed segment gets its final sealed record, synced at once.
+absl::Status Log::Impl::SyncNow() {
+  std::lock_guard<std::mutex> sl(sync_mu_);
+  sync_batch_.clear();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& seg : segments_) {
+      if (!seg->seal_durable) sync_batch_.push_back(seg);
+    }
+  }
+  uint64_t durable = 0;
+  for (const auto& seg : sync_batch_) {
+    const bool sealed = seg->sealed.load(std::memory_order_acquire);
+    SyncRecord target;
+    target.sealed = sealed;
+    if (sealed) {
+      target.synced_end = seg->end;
+      target.last_seq = seg->last_seq;
+      target.last_ts = seg->last_ts;
+    } else {
+      const uint64_t off = seg->published_frame_off.load(std::memory_order_acquire);
+      if (off == 0) {
+        target.synced_end = seg->synced_end;
+        target.last_seq = seg->synced_last_seq;
+        target.last_ts = seg->synced_last_ts;
+      } else {
+        const char* f = seg->file.data() + off;
+        target.synced_end = off + AlignUp(DecodeFixed32(f), kFrameAlign);
+        target.last_seq = DecodeFixed64(f + 16);
+        target.last_ts = static_cast<int64_t>(DecodeFixed64(f + 24));
+      }
+    }
+    if (target.synced_end == seg->synced_end && !sealed) {
+      durable = std::max(durable, seg->synced_last_seq);
+      continue;
+    }
+    if (!seg->name_durable) {
+      if (absl::Status s = fs_->SyncDir(dir_); !s.ok()) return s;
+      seg->name_durable = true;
+    }
+    if (absl::Status s = seg->file.Sync(); !s.ok()) return s;
+    syncs_.fetch_add(1, std::memory_order_relaxed);
+    EncodeSyncRecord(seg->file.data(), target);
+    if (sealed) {
+      if (absl::Status s = seg->file.Sync(); !s.ok()) return s;
+      syncs_.fetch_add(1, std::memory_order_relaxed);
+      seg->seal_durable = true;
+    }
+    seg->synced_end = target.synced_end;
+    seg->synced_last_seq = target.last_seq;
+    seg->synced_last_ts = target.last_ts;
+    durable = std::max(durable, target.last_seq);
+  }
+  sync_batch_.clear();
+  if (durable > durable_seq_.load(std::memory_order_relaxed)) {
+    std::function<void(uint64_t)> cb;
+    {
+      std::lock_guard<std::mutex> l(bg_mu_);
+      durable_seq_.store(durable, std::memory_order_release);
+      cb = durable_cb_;
+    }
+    durable_cv_.notify_all();
+    if (cb) cb(durable);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Log::Impl::WaitDurable(uint64_t seq, absl::Duration timeout) {
+  if (seq > last_seq_.load(std::memory_order_acquire)) {
+    return absl::InvalidArgumentError(absl::StrCat("sequence ", seq, " was not appended"));
+  }
+  if (durable_seq_.load(std::memory_order_acquire) >= seq) return absl::OkStatus();
+  if (opt_.sync != SyncMode::kAlways) WakeBackground(true);
+  const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(
+                                                               std::min(timeout, absl::Hours(24 * 365)));
+  std::unique_lock<std::mutex> l(bg_mu_);
+  while (durable_seq_.load(std::memory_order_acquire) < seq) {
+    if (!failure_.ok()) return failure_;
+    if (durable_cv_.wait_until(l, deadline) == std::cv_status::timeout &&
+        durable_seq_.load(std::memory_order_acquire) < seq) {
+      return absl::DeadlineExceededError(absl::StrCat("sequence ", seq, " not durable in time"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Log::Impl::Sync() {
+  if (absl::Status s = CheckFailed(); !s.ok()) return s;
+  absl::Status s = SyncNow();
+  if (!s.ok()) Fail(s);
+  return s;
+}
+
+absl::Status Log::Impl::Close() {
+  if (closed_) return absl::OkStatus();
+  closed_ = true;
+  {
+    std::lock_guard<std::mutex> l(bg_mu_);
+    stop_ = true;
+  }
+  bg_cv_.notify_all();
+  if (bg_.joinable()) bg_.join();
+  absl::Status s = CheckFailed();
+  if (s.ok()) s = SyncNow();
+  if (s.ok() && active_ != nullptr && active_->published_frame_off.load() != 0) {
+    // The record written by SyncNow becomes durable only with this sync:
+    // after it, the next Open scans no frame.
+    s = active_->file.Sync();
+  }
+  std::shared_ptr<Segment> prepared;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    prepared = std::move(prepared_);
+  }
+  if (prepared != nullptr) {
+    prepared->file = SegmentFile();
+    (void)fs_->Remove(PreparedSegmentPath(dir_));
+  }
+  if (!s.ok()) Fail(s);
+  return s;
+}
+
+}  // namespace shortbus::engine

@@ -1,0 +1,203 @@
+// Open-time recovery of a stream directory. docs/format.md, "Recovery",
+// states the rules this file implements.
+#include <fcntl.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "engine/frame.h"
+#include "engine/log_impl.h"
+#include "engine/segment_scan.h"
+
+namespace shortbus::engine {
+namespace {
+
+struct Found {
+  uint64_t base;
+  std::string name;
+};
+
+}  // namespace
+
+absl::Status Log::Impl::Recover() {
+  absl::StatusOr<std::vector<std::string>> names = fs_->List(dir_);
+  if (!names.ok()) return names.status();
+  std::vector<Found> found;
+  for (const std::string& n : *names) {
+    uint64_t base = 0;
+    if (ParseSegmentFileName(n, &base)) {
+      found.push_back({base, n});
+    } else if (n.size() > 4 && n.compare(n.size() - 4, 4, ".tmp") == 0) {
+      // A segment being prepared, or a STREAM being created, when the last
+      // writer stopped: never holds data.
+      if (absl::Status s = fs_->Remove(absl::StrCat(dir_, "/", n)); !s.ok()) return s;
+    }
+  }
+  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.base < b.base; });
+
+  auto quarantine = [&](const std::string& path, const std::string& why) -> absl::Status {
+    Report({path, 0, 0, absl::StrCat(why, "; renamed to ", path, ".bad"), false});
+    return fs_->Rename(path, path + ".bad");
+  };
+
+  uint64_t prev_last = 0;  // last sequence of the previous kept segment
+  bool have_prev = false;
+  for (size_t i = 0; i < found.size(); ++i) {
+    const bool is_last = i + 1 == found.size();
+    const std::string path = absl::StrCat(dir_, "/", found[i].name);
+    absl::StatusOr<SegmentFile> file = SegmentFile::Open(fs_, path, true);
+    if (!file.ok()) {
+      if (!absl::IsDataLoss(file.status())) return file.status();
+      if (absl::Status s = quarantine(path, std::string(file.status().message())); !s.ok()) return s;
+      continue;
+    }
+    SegmentIdentity id;
+    absl::Status hs = DecodeSegmentIdentity(file->data(), path, &id);
+    if (hs.ok() && id.stream_id != meta_.id()) {
+      hs = absl::DataLossError(absl::StrCat("segment ", path, " belongs to stream ",
+                                            StreamIdHex(id.stream_id)));
+    }
+    if (hs.ok() && id.base_seq != found[i].base) {
+      hs = absl::DataLossError(absl::StrCat("segment ", path, " says base sequence ", id.base_seq));
+    }
+    if (!hs.ok()) {
+      if (absl::IsFailedPrecondition(hs)) return hs;  // newer format: touch nothing
+      // A last segment whose header never reached the disk is a roll cut
+      // short by a crash: under every sync mode nothing in it was durable.
+      const bool torn_roll = is_last && IsAllZero(file->data(), 0, kSegmentDataOffset);
+      std::string why(hs.message());
+      *file = SegmentFile();
+      if (torn_roll) {
+        Report({path, 0, 0, "segment created but never written (crash during roll)", true});
+        if (absl::Status s = fs_->Rename(path, path + ".bad"); !s.ok()) return s;
+        continue;
+      }
+      if (absl::Status s = quarantine(path, why); !s.ok()) return s;
+      continue;
+    }
+    if (have_prev && id.base_seq != prev_last + 1) {
+      if (id.base_seq <= prev_last) {
+        *file = SegmentFile();
+        if (absl::Status s = quarantine(path, absl::StrCat("base sequence ", id.base_seq,
+                                                           " overlaps the previous segment (last ",
+                                                           prev_last, ")"));
+            !s.ok()) {
+          return s;
+        }
+        continue;
+      }
+      Report({path, 0, 0,
+              absl::StrCat("sequences ", prev_last + 1, "..", id.base_seq - 1,
+                           " are missing (lost before this segment)"),
+              false});
+    }
+
+    auto seg = std::make_shared<Segment>();
+    seg->base_seq = id.base_seq;
+    seg->file = std::move(*file);
+    char* data = seg->file.data();
+    const uint64_t size = seg->file.size();
+    SyncRecord rec;
+    bool rec_ok = DecodeSyncRecord(data, &rec) && rec.synced_end >= kSegmentDataOffset &&
+                  rec.synced_end <= size && rec.synced_end % kFrameAlign == 0 &&
+                  rec.last_seq + 1 >= id.base_seq;
+    if (!rec_ok) rec = SyncRecord{kSegmentDataOffset, id.base_seq - 1, 0, false};
+
+    if (rec.sealed && !is_last) {
+      seg->end = rec.synced_end;
+      seg->last_seq = rec.last_seq;
+      seg->last_ts = rec.last_ts;
+    } else {
+      ScanResult r = ScanFrames(data, size, rec.synced_end, rec.last_seq + 1, rec.last_ts);
+      recovery_.frames_scanned += r.frames;
+      recovery_.bytes_scanned += r.end - rec.synced_end;
+      seg->end = r.end;
+      seg->last_seq = r.last_seq;
+      seg->last_ts = r.last_ts;
+      const uint64_t junk_end = LastNonZeroEnd(data, r.end, size);
+      if (junk_end > r.end) {
+        // Keep the bytes we are about to drop, then zero them so that no
+        // stale frame can ever follow a future append.
+        const std::string keep = absl::StrCat(path, ".tail-", r.end);
+        absl::StatusOr<int> kfd = fs_->Open(keep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (!kfd.ok()) return kfd.status();
+        absl::Status s = fs_->WriteAt(*kfd, 0, data + r.end, junk_end - r.end, keep);
+        if (s.ok()) s = fs_->SyncData(*kfd, keep);
+        fs_->Close(*kfd);
+        if (s.ok()) s = fs_->Zero(seg->file.fd(), r.end, junk_end - r.end, path);
+        if (s.ok()) s = seg->file.Sync();
+        if (!s.ok()) return s;
+        const std::string reason =
+            r.sequence_break ? absl::StrCat("frame out of sequence (expected ", r.last_seq + 1, ")")
+                             : FrameStatusName(r.stop);
+        recovery_.tail_bytes_cut += junk_end - r.end;
+        Report({path, r.end, junk_end - r.end,
+                absl::StrCat(reason, " at offset ", r.end, "; bytes kept in ", keep), is_last});
+      }
+    }
+    seg->first_ts = 0;
+    if (seg->last_seq >= seg->base_seq) {
+      FrameView f;
+      if (DecodeFrame(data + kSegmentDataOffset, size - kSegmentDataOffset, &f) == FrameStatus::kOk) {
+        seg->first_ts = f.timestamp_ns;
+      }
+    }
+    CommittedEnd(data).store(seg->end, std::memory_order_release);
+    if (!is_last) {
+      seg->sealed.store(true, std::memory_order_release);
+      SealedHint(data).store(1, std::memory_order_release);
+      if (!rec.sealed) {
+        EncodeSyncRecord(data, SyncRecord{seg->end, seg->last_seq, seg->last_ts, true});
+        if (absl::Status s = seg->file.Sync(); !s.ok()) return s;
+      }
+      seg->seal_durable = true;
+    } else {
+      SealedHint(data).store(0, std::memory_order_release);
+      // Whatever the page cache held is now made durable, and recorded, so
+      // the next open reads nothing it has already read.
+      if (absl::Status s = seg->file.Sync(); !s.ok()) return s;
+      EncodeSyncRecord(data, SyncRecord{seg->end, seg->last_seq, seg->last_ts, false});
+      if (absl::Status s = seg->file.Sync(); !s.ok()) return s;
+    }
+    seg->synced_end = seg->end;
+    seg->synced_last_seq = seg->last_seq;
+    seg->synced_last_ts = seg->last_ts;
+    prev_last = seg->last_seq;
+    have_prev = true;
+    segments_.push_back(std::move(seg));
+  }
+
+  recovery_.segments = segments_.size();
+  if (!segments_.empty()) {
+    Segment* last = segments_.back().get();
+    active_ = last;
+    next_seq_ = last->last_seq + 1;
+    last_ts_ = last->last_ts;
+    uint64_t bytes = 0;
+    for (const auto& s : segments_) bytes += s->end - kSegmentDataOffset;
+    retained_bytes_.store(bytes, std::memory_order_relaxed);
+  }
+  last_seq_.store(next_seq_ - 1, std::memory_order_release);
+  durable_seq_.store(next_seq_ - 1, std::memory_order_release);
+  InitRetentionCursor();
+  if (segments_.empty()) first_seq_.store(next_seq_, std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> l(retention_mu_);
+    ExpiryRule rule;
+    const RetentionLimits& lim = opt_.retention;
+    const uint64_t last = next_seq_ - 1;
+    if (lim.discard == DiscardPolicy::kOld) {
+      if (lim.max_msgs != 0 && last >= lim.max_msgs) rule.keep_from_seq = last - lim.max_msgs + 1;
+      rule.max_bytes = lim.max_bytes;
+    }
+    if (lim.max_age > absl::ZeroDuration()) {
+      rule.age_cutoff_ns = std::max<int64_t>(0, Now() - absl::ToInt64Nanoseconds(lim.max_age));
+    }
+    Expire(rule);
+  }
+  meta_.set_first_seq(first_seq_.load(std::memory_order_relaxed));
+  DeleteExpiredSegments();
+  return absl::OkStatus();
+}
+
+}  // namespace shortbus::engine

@@ -1,0 +1,264 @@
+#include "engine/reader.h"
+
+#include <lz4.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "engine/coding.h"
+#include "engine/frame.h"
+#include "engine/segment_header.h"
+
+namespace shortbus::engine {
+namespace {
+
+uint64_t LoadCommittedEnd(const SegmentFile& f) {
+  return CommittedEnd(f.data()).load(std::memory_order_acquire);
+}
+bool LoadSealed(const SegmentFile& f) { return SealedHint(f.data()).load(std::memory_order_acquire) != 0; }
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Reader>> Reader::Open(const std::string& dir,
+                                                     const ReaderOptions& options) {
+  FileSystem* fs = options.fs != nullptr ? options.fs : DefaultFileSystem();
+  absl::StatusOr<StreamMeta> meta = StreamMeta::OpenForRead(fs, dir);
+  if (!meta.ok()) return meta.status();
+  std::unique_ptr<Reader> r(new Reader(dir, fs, std::move(*meta)));
+  if (absl::Status s = r->SeekToSequence(0); !s.ok()) return s;
+  return r;
+}
+
+Reader::Reader(std::string dir, FileSystem* fs, StreamMeta meta)
+    : dir_(std::move(dir)), fs_(fs), meta_(std::move(meta)) {}
+
+Reader::~Reader() = default;
+
+absl::Status Reader::RefreshSegments() {
+  absl::StatusOr<std::vector<std::string>> names = fs_->List(dir_);
+  if (!names.ok()) return names.status();
+  bases_.clear();
+  for (const std::string& n : *names) {
+    uint64_t base;
+    if (ParseSegmentFileName(n, &base)) bases_.push_back(base);
+  }
+  std::sort(bases_.begin(), bases_.end());
+  return absl::OkStatus();
+}
+
+absl::Status Reader::OpenSegment(size_t index) {
+  const uint64_t base = bases_[index];
+  const std::string path = absl::StrCat(dir_, "/", SegmentFileName(base));
+  absl::StatusOr<SegmentFile> f = SegmentFile::Open(fs_, path, false);
+  if (!f.ok()) return f.status();
+  SegmentIdentity id;
+  if (absl::Status s = DecodeSegmentIdentity(f->data(), path, &id); !s.ok()) return s;
+  if (id.stream_id != meta_.id() || id.base_seq != base) {
+    return absl::DataLossError(absl::StrCat("segment ", path, " does not belong here"));
+  }
+  cur_ = std::move(*f);
+  cur_base_ = base;
+  off_ = kSegmentDataOffset;
+  expected_seq_ = base;
+  return absl::OkStatus();
+}
+
+absl::Status Reader::OpenSegmentFor(uint64_t seq) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (absl::Status s = RefreshSegments(); !s.ok()) return s;
+    if (bases_.empty()) {
+      cur_ = SegmentFile();
+      cur_base_ = 0;
+      return absl::OkStatus();
+    }
+    auto it = std::upper_bound(bases_.begin(), bases_.end(), seq);
+    size_t index = it == bases_.begin() ? 0 : static_cast<size_t>(it - bases_.begin()) - 1;
+    absl::Status s = OpenSegment(index);
+    if (!absl::IsNotFound(s)) return s;  // NotFound: deleted by retention meanwhile; list again
+  }
+  return absl::UnavailableError(absl::StrCat("segments of ", dir_, " keep vanishing"));
+}
+
+absl::Status Reader::SeekToSequence(uint64_t seq) {
+  min_ts_ = 0;
+  min_seq_ = std::max(seq, meta_.first_seq());
+  return OpenSegmentFor(min_seq_);
+}
+
+absl::Status Reader::SeekToTime(int64_t ts_ns) {
+  if (absl::Status s = RefreshSegments(); !s.ok()) return s;
+  // Binary search for the last segment whose first frame is older than ts.
+  size_t lo = 0, hi = bases_.size();
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (absl::Status s = OpenSegment(mid); !s.ok()) {
+      hi = mid;  // unreadable: search the older half
+      continue;
+    }
+    FrameView f;
+    const uint64_t end = LoadCommittedEnd(cur_);
+    if (DecodeFrame(cur_.data() + kSegmentDataOffset, end - kSegmentDataOffset, &f) ==
+            FrameStatus::kOk &&
+        f.timestamp_ns < ts_ns) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
+  }
+  min_seq_ = meta_.first_seq();
+  min_ts_ = ts_ns;
+  if (bases_.empty()) {
+    cur_ = SegmentFile();
+    return absl::OkStatus();
+  }
+  return OpenSegment(lo);
+}
+
+absl::Status Reader::SeekToLast() {
+  if (absl::Status s = RefreshSegments(); !s.ok()) return s;
+  min_ts_ = 0;
+  for (size_t i = bases_.size(); i-- > 0;) {
+    if (absl::Status s = OpenSegment(i); !s.ok()) {
+      if (absl::IsNotFound(s)) continue;
+      return s;
+    }
+    const uint64_t end = LoadCommittedEnd(cur_);
+    uint64_t off = kSegmentDataOffset, last_off = 0, last_seq = 0;
+    uint32_t len;
+    uint64_t seq;
+    while (off < end && PeekFrame(cur_.data() + off, end - off, &len, &seq)) {
+      last_off = off;
+      last_seq = seq;
+      off += AlignUp(len, kFrameAlign);
+    }
+    if (last_off != 0) {
+      off_ = last_off;
+      expected_seq_ = last_seq;
+      min_seq_ = std::max(last_seq, meta_.first_seq());
+      return absl::OkStatus();
+    }
+    if (i + 1 == bases_.size() && i > 0) continue;  // empty active segment: look back one
+    min_seq_ = std::max(cur_base_, meta_.first_seq());
+    return absl::OkStatus();
+  }
+  min_seq_ = meta_.first_seq();
+  return absl::OkStatus();
+}
+
+absl::Status Reader::Resync(uint64_t bad_off, const char* why) {
+  const uint64_t end = LoadCommittedEnd(cur_);
+  const uint64_t bad_seq = expected_seq_;
+  // Look for the next whole frame with a later sequence, 8 bytes at a time.
+  for (uint64_t off = bad_off + kFrameAlign; off + kFrameHeaderSize <= end; off += kFrameAlign) {
+    FrameView f;
+    if (DecodeFrame(cur_.data() + off, end - off, &f) == FrameStatus::kOk && f.sequence > bad_seq) {
+      off_ = off;
+      expected_seq_ = f.sequence;
+      return absl::DataLossError(absl::StrCat("segment ", cur_.path(), " offset ", bad_off, ": ", why,
+                                              "; sequences ", bad_seq, "..", f.sequence - 1,
+                                              " skipped"));
+    }
+  }
+  off_ = end;
+  if (LoadSealed(cur_)) {
+    // The segment's remaining frames are unreadable: let Next move on.
+    return absl::DataLossError(absl::StrCat("segment ", cur_.path(), " offset ", bad_off, ": ", why,
+                                            "; rest of segment from sequence ", bad_seq,
+                                            " skipped"));
+  }
+  return absl::DataLossError(
+      absl::StrCat("segment ", cur_.path(), " offset ", bad_off, ": ", why, " at sequence ", bad_seq));
+}
+
+absl::Status Reader::Next(Record* out) {
+  while (true) {
+    if (!cur_.is_open()) {
+      if (absl::Status s = OpenSegmentFor(std::max(min_seq_, expected_seq_)); !s.ok()) return s;
+      if (!cur_.is_open()) return absl::OutOfRangeError("");
+    }
+    const uint64_t first = meta_.first_seq();
+    if (min_seq_ < first) min_seq_ = first;
+    const uint64_t end = LoadCommittedEnd(cur_);
+    if (off_ < end) {
+      const char* p = cur_.data() + off_;
+      uint32_t len;
+      uint64_t seq;
+      // Skipping: read only length and sequence; what is returned is checked.
+      if (min_seq_ > expected_seq_ && PeekFrame(p, end - off_, &len, &seq) && seq == expected_seq_ &&
+          seq < min_seq_) {
+        off_ += AlignUp(len, kFrameAlign);
+        expected_seq_ = seq + 1;
+        continue;
+      }
+      FrameView f;
+      FrameStatus st = DecodeFrame(p, end - off_, &f);
+      if (st != FrameStatus::kOk) return Resync(off_, FrameStatusName(st));
+      if (f.sequence != expected_seq_) {
+        return Resync(off_, "frame out of sequence");
+      }
+      off_ += f.padded_len();
+      expected_seq_ = f.sequence + 1;
+      if (f.sequence < min_seq_ || f.timestamp_ns < min_ts_) continue;
+      min_ts_ = 0;
+      out->sequence = f.sequence;
+      out->timestamp_ns = f.timestamp_ns;
+      out->subject = f.subject;
+      out->headers = f.headers;
+      if (f.compressed()) {
+        if (scratch_.size() < f.payload_len) scratch_.resize(f.payload_len);
+        int n = LZ4_decompress_safe(f.stored_payload.data(), scratch_.data(),
+                                    static_cast<int>(f.stored_payload.size()),
+                                    static_cast<int>(f.payload_len));
+        if (n < 0 || static_cast<uint32_t>(n) != f.payload_len) {
+          return absl::DataLossError(absl::StrCat("segment ", cur_.path(), " sequence ", f.sequence,
+                                                  ": compressed payload does not decode"));
+        }
+        out->payload = std::string_view(scratch_.data(), f.payload_len);
+      } else {
+        out->payload = f.stored_payload;
+      }
+      return absl::OkStatus();
+    }
+    // At the committed end: the writer may have moved to the next segment.
+    if (!LoadSealed(cur_) || LoadCommittedEnd(cur_) != end) {
+      if (LoadCommittedEnd(cur_) != end) continue;
+      return absl::OutOfRangeError("");
+    }
+    if (absl::Status s = RefreshSegments(); !s.ok()) return s;
+    auto it = std::upper_bound(bases_.begin(), bases_.end(), cur_base_);
+    if (it == bases_.end()) return absl::OutOfRangeError("");
+    const uint64_t want = expected_seq_;
+    absl::Status s = OpenSegment(static_cast<size_t>(it - bases_.begin()));
+    if (absl::IsNotFound(s)) {
+      s = OpenSegmentFor(std::max(want, meta_.first_seq()));
+    }
+    if (!s.ok()) return s;
+    if (cur_base_ > want && cur_base_ > meta_.first_seq()) {
+      return absl::DataLossError(absl::StrCat("sequences ", want, "..", cur_base_ - 1,
+                                              " are missing before segment ", cur_.path()));
+    }
+  }
+}
+
+absl::Status Reader::WaitForData(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::Duration backoff = absl::Microseconds(20);
+  while (!HasMore()) {
+    absl::Time now = absl::Now();
+    if (now >= deadline) return absl::DeadlineExceededError("no new data");
+    std::this_thread::sleep_for(absl::ToChronoNanoseconds(std::min(backoff, deadline - now)));
+    backoff = std::min(backoff * 2, absl::Milliseconds(1));
+  }
+  return absl::OkStatus();
+}
+
+bool Reader::HasMore() {
+  if (!cur_.is_open()) {
+    if (!RefreshSegments().ok()) return false;
+    return !bases_.empty();
+  }
+  return off_ < LoadCommittedEnd(cur_) || LoadSealed(cur_);
+}
+
+}  // namespace shortbus::engine

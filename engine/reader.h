@@ -1,0 +1,96 @@
+// Reading a stream: from this process or any other, while a Log appends.
+//
+// A Reader maps segment files read-only and returns whole committed frames,
+// each checked against its checksum before it is returned. It takes no lock
+// and never writes; it learns the committed end of the active segment from
+// the segment header's live word (release/acquire), and the first retained
+// sequence from the STREAM file.
+//
+// Threading: one Reader per thread; any number of Readers per stream.
+// Lifetime: views in a Record stay valid until the next call on the Reader
+// (segment files stay mapped while the Reader is positioned in them, even if
+// retention deletes them meanwhile).
+#ifndef SHORTBUS_ENGINE_READER_H_
+#define SHORTBUS_ENGINE_READER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/file_system.h"
+#include "engine/record.h"
+#include "engine/segment_file.h"
+#include "engine/stream_meta.h"
+
+namespace shortbus::engine {
+
+struct ReaderOptions {
+  FileSystem* fs = nullptr;  // nullptr = DefaultFileSystem()
+};
+
+// True for the status Next() returns when nothing more is committed yet.
+inline bool IsEndOfData(const absl::Status& s) { return absl::IsOutOfRange(s); }
+
+class Reader {
+ public:
+  // Errors: NotFound (no stream in dir), DataLoss (STREAM corrupt),
+  // PermissionDenied.
+  static absl::StatusOr<std::unique_ptr<Reader>> Open(const std::string& dir,
+                                                      const ReaderOptions& options = {});
+  ~Reader();
+
+  // Positions before the first retained record with sequence >= seq.
+  // Seeking past the end waits there for that sequence.
+  absl::Status SeekToSequence(uint64_t seq);
+  // Positions before the first record with timestamp >= ts_ns (timestamps
+  // never decrease within a stream).
+  absl::Status SeekToTime(int64_t ts_ns);
+  // Positions before the last committed record (at the end when empty).
+  absl::Status SeekToLast();
+
+  // Returns the next record:
+  //   OK          `out` filled (views valid until the next call).
+  //   OutOfRange  nothing more is committed yet (IsEndOfData); call again
+  //               later, or WaitForData() first.
+  //   DataLoss    a frame failed its checksum or sequences jump: the message
+  //               says where and what was skipped; the Reader has moved past
+  //               it, so the next call goes on with the next good record.
+  absl::Status Next(Record* out);
+
+  // Returns OK once Next() may have something new, DeadlineExceeded after
+  // `timeout`. Polls the live words with a backoff of at most 1 ms.
+  absl::Status WaitForData(absl::Duration timeout);
+
+  uint64_t first_seq() const { return meta_.first_seq(); }
+  // Sequence the next record is expected to carry.
+  uint64_t position() const { return expected_seq_; }
+
+ private:
+  Reader(std::string dir, FileSystem* fs, StreamMeta meta);
+  absl::Status RefreshSegments();
+  // Opens the segment with the greatest base <= seq (or the first one).
+  absl::Status OpenSegmentFor(uint64_t seq);
+  absl::Status OpenSegment(size_t index);
+  bool HasMore();
+  absl::Status Resync(uint64_t bad_off, const char* why);
+
+  const std::string dir_;
+  FileSystem* const fs_;
+  StreamMeta meta_;
+  std::vector<uint64_t> bases_;  // sorted bases of the segments last listed
+  SegmentFile cur_;
+  uint64_t cur_base_ = 0;
+  uint64_t off_ = 0;
+  uint64_t expected_seq_ = 1;  // sequence of the frame at off_
+  uint64_t min_seq_ = 0;       // skip frames below this
+  int64_t min_ts_ = 0;         // skip frames older than this
+  std::string scratch_;        // decompressed payloads
+};
+
+}  // namespace shortbus::engine
+
+#endif  // SHORTBUS_ENGINE_READER_H_

@@ -1,0 +1,3 @@
+#include "engine/frame.h"
+#include <gtest/gtest.h>
+TEST(Frame, Placeholder) { EXPECT_TRUE(true); }

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages shortbus builds and tests with, only those
+# missing, without asking anything (works as root with no terminal, as CI
+# runs it). Prints nothing when all are present, so a second run is fast.
+set -euo pipefail
+
+packages=(
+  g++ meson ninja-build pkg-config
+  liblmdb-dev liburing-dev libxxhash-dev liblz4-dev libabsl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq </dev/null
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
