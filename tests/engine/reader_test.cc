@@ -1,1 +1,157 @@
+#include "engine/reader.h"
+
 #include <gtest/gtest.h>
+
+#include <thread>
+
+#include "engine/log.h"
+#include "tests/engine/test_util.h"
+
+namespace shortbus::engine {
+namespace {
+
+using testing::PayloadFor;
+using testing::SmallOptions;
+using testing::TempDir;
+
+// A stream of n messages across several segments, stamped 1000 ns apart
+// from t0, payload PayloadFor(seq, seq % 2000).
+constexpr int64_t kT0 = 1'700'000'000'000'000'000;
+std::unique_ptr<Log> Build(const std::string& dir, uint64_t n) {
+  auto log = *Log::Open(dir, SmallOptions());
+  for (uint64_t i = 1; i <= n; ++i) {
+    EXPECT_TRUE(log->Append({"r.x", "", PayloadFor(i, i % 2000), kT0 + static_cast<int64_t>(i) * 1000}).ok());
+  }
+  return log;
+}
+
+uint64_t NextSeq(Reader* r) {
+  Record rec;
+  absl::Status s = r->Next(&rec);
+  if (!s.ok()) return 0;
+  EXPECT_EQ(rec.payload, PayloadFor(rec.sequence, rec.sequence % 2000));
+  return rec.sequence;
+}
+
+TEST(Reader, EmptyStreamIsEndOfData) {
+  TempDir tmp;
+  auto log = *Log::Open(tmp.path(), SmallOptions());
+  auto r = *Reader::Open(tmp.path());
+  Record rec;
+  EXPECT_TRUE(IsEndOfData(r->Next(&rec)));
+  EXPECT_TRUE(r->SeekToLast().ok());
+  EXPECT_TRUE(IsEndOfData(r->Next(&rec)));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(r->WaitForData(absl::Milliseconds(5))));
+  ASSERT_TRUE(log->Append({"a", "", "first", 0}).ok());
+  EXPECT_TRUE(r->WaitForData(absl::Seconds(10)).ok());
+  ASSERT_TRUE(r->Next(&rec).ok());
+  EXPECT_EQ(rec.payload, "first");
+}
+
+TEST(Reader, MissingStreamIsNotFound) {
+  TempDir tmp;
+  EXPECT_TRUE(absl::IsNotFound(Reader::Open(tmp.Sub("none")).status()));
+}
+
+TEST(Reader, SeekToSequenceEverywhere) {
+  TempDir tmp;
+  auto log = Build(tmp.path(), 5000);
+  ASSERT_GE(log->stats().segments, 4u);
+  auto r = *Reader::Open(tmp.path());
+  for (uint64_t target : {1ull, 2ull, 999ull, 1000ull, 2500ull, 4999ull, 5000ull}) {
+    ASSERT_TRUE(r->SeekToSequence(target).ok());
+    EXPECT_EQ(NextSeq(r.get()), target);
+    EXPECT_EQ(NextSeq(r.get()), target == 5000 ? 0 : target + 1);
+  }
+  // Every segment boundary.
+  uint64_t prev_base = 0;
+  for (const auto& name : testing::ListDir(tmp.path())) {
+    uint64_t base;
+    if (!ParseSegmentFileName(name, &base)) continue;
+    for (uint64_t t : {base - 1, base, base + 1}) {
+      if (t == 0) continue;
+      ASSERT_TRUE(r->SeekToSequence(t).ok());
+      EXPECT_EQ(NextSeq(r.get()), t);
+    }
+    prev_base = base;
+  }
+  EXPECT_GT(prev_base, 1u);
+  // Past the end: nothing yet, then exactly that sequence once appended.
+  ASSERT_TRUE(r->SeekToSequence(5002).ok());
+  Record rec;
+  EXPECT_TRUE(IsEndOfData(r->Next(&rec)));
+  for (uint64_t i = 5001; i <= 5003; ++i) ASSERT_TRUE(log->Append({"r.x", "", PayloadFor(i, i % 2000), 0}).ok());
+  EXPECT_EQ(NextSeq(r.get()), 5002u);
+}
+
+TEST(Reader, SeekToTimeFindsFirstAtOrAfter) {
+  TempDir tmp;
+  auto log = Build(tmp.path(), 5000);
+  auto r = *Reader::Open(tmp.path());
+  for (uint64_t seq : {1ull, 17ull, 1500ull, 3333ull, 5000ull}) {
+    ASSERT_TRUE(r->SeekToTime(kT0 + static_cast<int64_t>(seq) * 1000).ok());
+    EXPECT_EQ(NextSeq(r.get()), seq);
+    ASSERT_TRUE(r->SeekToTime(kT0 + static_cast<int64_t>(seq) * 1000 - 500).ok());
+    EXPECT_EQ(NextSeq(r.get()), seq);
+  }
+  ASSERT_TRUE(r->SeekToTime(0).ok());
+  EXPECT_EQ(NextSeq(r.get()), 1u);
+  ASSERT_TRUE(r->SeekToTime(kT0 + 6000 * 1000).ok());
+  Record rec;
+  EXPECT_TRUE(IsEndOfData(r->Next(&rec)));
+}
+
+TEST(Reader, SeekToLast) {
+  TempDir tmp;
+  auto log = Build(tmp.path(), 3000);
+  auto r = *Reader::Open(tmp.path());
+  ASSERT_TRUE(r->SeekToLast().ok());
+  EXPECT_EQ(NextSeq(r.get()), 3000u);
+  Record rec;
+  EXPECT_TRUE(IsEndOfData(r->Next(&rec)));
+  ASSERT_TRUE(log->Append({"r.x", "", PayloadFor(3001, 3001 % 2000), 0}).ok());
+  EXPECT_EQ(NextSeq(r.get()), 3001u);
+}
+
+TEST(Reader, ViewsPointIntoTheMapping) {
+  TempDir tmp;
+  auto log = Build(tmp.path(), 10);
+  auto r = *Reader::Open(tmp.path());
+  Record a, b;
+  ASSERT_TRUE(r->Next(&a).ok());
+  ASSERT_TRUE(r->Next(&b).ok());
+  // Uncompressed frames: consecutive records sit back to back in one mapping.
+  EXPECT_EQ(b.subject.data() - a.subject.data(),
+            static_cast<ptrdiff_t>((48 + a.subject.size() + a.payload.size() + 7) / 8 * 8));
+}
+
+TEST(Reader, FollowsAWriterOnAnotherThread) {
+  TempDir tmp;
+  auto log = *Log::Open(tmp.path(), SmallOptions());
+  const uint64_t n = 60000;
+  std::thread writer([&] {
+    for (uint64_t i = 1; i <= n; ++i) {
+      ASSERT_TRUE(log->Append({"f", "", PayloadFor(i, i % 300), 0}).ok());
+    }
+  });
+  auto r = *Reader::Open(tmp.path());
+  Record rec;
+  uint64_t expect = 1;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (expect <= n && absl::Now() < deadline) {
+    absl::Status s = r->Next(&rec);
+    if (IsEndOfData(s)) {
+      (void)r->WaitForData(absl::Milliseconds(100));
+      continue;
+    }
+    ASSERT_TRUE(s.ok()) << s;
+    ASSERT_EQ(rec.sequence, expect);
+    ASSERT_EQ(rec.payload, PayloadFor(expect, expect % 300));
+    ++expect;
+  }
+  writer.join();
+  EXPECT_EQ(expect, n + 1);
+}
+
+}  // namespace
+}  // namespace shortbus::engine
