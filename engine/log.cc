@@ -36,6 +36,11 @@ void Log::Impl::Report(CorruptionReport r) {
 }
 
 absl::Status Log::Impl::CheckFailed() const {
+  if (closed_) return absl::FailedPreconditionError(absl::StrCat("stream ", dir_, " is closed"));
+  return FailureStatus();
+}
+
+absl::Status Log::Impl::FailureStatus() const {
   if (!failed_flag_.load(std::memory_order_acquire)) return absl::OkStatus();
   std::lock_guard<std::mutex> l(const_cast<std::mutex&>(bg_mu_));
   return absl::FailedPreconditionError(

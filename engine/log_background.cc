@@ -214,7 +214,7 @@ absl::Status Log::Impl::Close() {
   }
   bg_cv_.notify_all();
   if (bg_.joinable()) bg_.join();
-  absl::Status s = CheckFailed();
+  absl::Status s = FailureStatus();
   if (s.ok()) s = SyncNow();
   if (s.ok() && active_ != nullptr && active_->published_frame_off.load() != 0) {
     // The record written by SyncNow becomes durable only with this sync:
@@ -231,6 +231,7 @@ absl::Status Log::Impl::Close() {
     (void)fs_->Remove(PreparedSegmentPath(dir_));
   }
   if (!s.ok()) Fail(s);
+  meta_.Release();
   return s;
 }
 

@@ -74,7 +74,8 @@ class Log::Impl {
   void Publish();
   absl::Status Roll();
   absl::StatusOr<std::shared_ptr<Segment>> CreateSegmentFile(const std::string& path);
-  absl::Status CheckFailed() const;
+  absl::Status CheckFailed() const;    // closed or failed
+  absl::Status FailureStatus() const;  // failed only
   int64_t Now() const { return opt_.clock(); }
 
   // log_background.cc

@@ -78,24 +78,7 @@ absl::StatusOr<StreamMeta> StreamMeta::OpenForWrite(FileSystem* fs, const std::s
     }
     return s;
   }
-  absl::StatusOr<uint64_t> size = fs->Size(m.fd_, path);
-  if (!size.ok()) return size.status();
-  if (*size < kStreamMetaSize) {
-    return absl::DataLossError(absl::StrCat(path, ": truncated (", *size, " bytes)"));
-  }
-  absl::StatusOr<char*> map = fs->Map(m.fd_, kStreamMetaSize, true, path);
-  if (!map.ok()) return map.status();
-  m.map_ = *map;
-  if (std::memcmp(m.map_, kMagic, sizeof kMagic) != 0 ||
-      DecodeFixed64(m.map_ + 40) != XXH3_64bits(m.map_, 40)) {
-    return absl::DataLossError(absl::StrCat(path, ": corrupt stream identity"));
-  }
-  if (DecodeFixed32(m.map_ + 8) != 1) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, ": unknown version ", DecodeFixed32(m.map_ + 8)));
-  }
-  std::memcpy(m.id_.data(), m.map_ + 16, m.id_.size());
-  m.created_ns_ = static_cast<int64_t>(DecodeFixed64(m.map_ + 32));
+  if (absl::Status s = m.MapAndVerify(path, true); !s.ok()) return s;
   Word(m.map_, kWriterPidOffset).store(static_cast<uint64_t>(::getpid()), std::memory_order_relaxed);
   return m;
 }
@@ -110,28 +93,35 @@ absl::StatusOr<StreamMeta> StreamMeta::OpenForRead(FileSystem* fs, const std::st
   StreamMeta m;
   m.fs_ = fs;
   m.fd_ = *fd;
-  absl::StatusOr<uint64_t> size = fs->Size(m.fd_, path);
+  if (absl::Status s = m.MapAndVerify(path, false); !s.ok()) return s;
+  return m;
+}
+
+absl::Status StreamMeta::MapAndVerify(const std::string& path, bool writable) {
+  absl::StatusOr<uint64_t> size = fs_->Size(fd_, path);
   if (!size.ok()) return size.status();
   if (*size < kStreamMetaSize) {
     return absl::DataLossError(absl::StrCat(path, ": truncated (", *size, " bytes)"));
   }
-  absl::StatusOr<char*> map = fs->Map(m.fd_, kStreamMetaSize, false, path);
+  absl::StatusOr<char*> map = fs_->Map(fd_, kStreamMetaSize, writable, path);
   if (!map.ok()) return map.status();
-  m.map_ = *map;
-  if (std::memcmp(m.map_, kMagic, sizeof kMagic) != 0 ||
-      DecodeFixed64(m.map_ + 40) != XXH3_64bits(m.map_, 40)) {
+  map_ = *map;
+  if (std::memcmp(map_, kMagic, sizeof kMagic) != 0 || DecodeFixed64(map_ + 40) != XXH3_64bits(map_, 40)) {
     return absl::DataLossError(absl::StrCat(path, ": corrupt stream identity"));
   }
-  std::memcpy(m.id_.data(), m.map_ + 16, m.id_.size());
-  m.created_ns_ = static_cast<int64_t>(DecodeFixed64(m.map_ + 32));
-  return m;
+  if (DecodeFixed32(map_ + 8) != 1) {
+    return absl::FailedPreconditionError(absl::StrCat(path, ": unknown version ", DecodeFixed32(map_ + 8)));
+  }
+  std::memcpy(id_.data(), map_ + 16, id_.size());
+  created_ns_ = static_cast<int64_t>(DecodeFixed64(map_ + 32));
+  return absl::OkStatus();
 }
 
 StreamMeta::StreamMeta(StreamMeta&& o) noexcept { *this = std::move(o); }
 
 StreamMeta& StreamMeta::operator=(StreamMeta&& o) noexcept {
   if (this != &o) {
-    this->~StreamMeta();
+    Release();
     fs_ = o.fs_;
     fd_ = std::exchange(o.fd_, -1);
     map_ = std::exchange(o.map_, nullptr);
@@ -141,7 +131,9 @@ StreamMeta& StreamMeta::operator=(StreamMeta&& o) noexcept {
   return *this;
 }
 
-StreamMeta::~StreamMeta() {
+StreamMeta::~StreamMeta() { Release(); }
+
+void StreamMeta::Release() {
   if (fs_ == nullptr) return;
   fs_->Unmap(map_, kStreamMetaSize);
   fs_->Close(fd_);
@@ -150,10 +142,12 @@ StreamMeta::~StreamMeta() {
 }
 
 uint64_t StreamMeta::first_seq() const {
+  if (map_ == nullptr) return 0;
   return Word(map_, kFirstSeqOffset).load(std::memory_order_acquire);
 }
 
 void StreamMeta::set_first_seq(uint64_t seq) {
+  if (map_ == nullptr) return;
   Word(map_, kFirstSeqOffset).store(seq, std::memory_order_release);
 }
 

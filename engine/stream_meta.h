@@ -52,11 +52,16 @@ class StreamMeta {
   const StreamId& id() const { return id_; }
   int64_t created_ns() const { return created_ns_; }
 
+  // 0 after Release().
   uint64_t first_seq() const;
-  void set_first_seq(uint64_t seq);  // writer only
+  void set_first_seq(uint64_t seq);  // writer only; ignored after Release()
+
+  // Unmaps and closes the file, dropping the writer lock. id() stays valid.
+  void Release();
 
  private:
   StreamMeta() = default;
+  absl::Status MapAndVerify(const std::string& path, bool writable);
   FileSystem* fs_ = nullptr;
   int fd_ = -1;
   char* map_ = nullptr;

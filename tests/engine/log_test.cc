@@ -274,3 +274,24 @@ TEST(Log, PrefaultAndPrecreateDoNotChangeContent) {
 
 }  // namespace
 }  // namespace shortbus::engine
+
+namespace shortbus::engine {
+namespace {
+
+TEST(Log, CloseReleasesTheLockAndRefusesFurtherAppends) {
+  testing::TempDir tmp;
+  auto log = *Log::Open(tmp.path(), testing::SmallOptions());
+  ASSERT_TRUE(log->Append({"c", "", "x", 0}).ok());
+  ASSERT_TRUE(log->Close().ok());
+  ASSERT_TRUE(log->Close().ok());  // idempotent
+  absl::StatusOr<uint64_t> s = log->Append({"c", "", "y", 0});
+  EXPECT_TRUE(absl::IsFailedPrecondition(s.status())) << s.status();
+  EXPECT_THAT(std::string(s.status().message()), ::testing::HasSubstr("is closed"));
+  // The lock is gone with Close, before the object is destroyed.
+  auto second = Log::Open(tmp.path(), testing::SmallOptions());
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ((*second)->last_seq(), 1u);
+}
+
+}  // namespace
+}  // namespace shortbus::engine
