@@ -4,11 +4,12 @@
 #   make bench  build, then run the benchmarks and print ratios
 #   make soak   long crash-recovery runs (not part of make test)
 #   make asan   the test suite under ASan+UBSan, in build-asan/
+#   make tsan   the test suite under ThreadSanitizer, in build-tsan/
 
 BUILD ?= build
 DATA ?= ./data
 
-.PHONY: all deps build run test bench soak asan clean
+.PHONY: all deps build run test bench soak asan tsan clean
 
 all: build
 
@@ -38,5 +39,10 @@ asan: deps
 	ninja -C build-asan
 	tests/run.sh build-asan
 
+tsan: deps
+	[ -f build-tsan/build.ninja ] || meson setup build-tsan -Dsanitize=thread -Dbench=false
+	ninja -C build-tsan
+	tests/run.sh build-tsan
+
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-tsan

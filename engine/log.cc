@@ -174,7 +174,7 @@ absl::StatusOr<uint64_t> Log::Impl::WriteOne(const Message& msg) {
   seg->end = off + padded;
   seg->last_seq = seq;
   seg->last_ts = ts;
-  seg->published_frame_off.store(off, std::memory_order_relaxed);  // made visible by Publish
+  seg->written_frame_off = off;  // made visible by Publish
   next_seq_ = seq + 1;
   last_ts_ = ts;
   retained_bytes_.fetch_add(padded, std::memory_order_relaxed);
@@ -184,8 +184,8 @@ absl::StatusOr<uint64_t> Log::Impl::WriteOne(const Message& msg) {
 void Log::Impl::Publish() {
   Segment* seg = active_;
   if (seg == nullptr) return;
-  const uint64_t off = seg->published_frame_off.load(std::memory_order_relaxed);
-  seg->published_frame_off.store(off, std::memory_order_release);
+  if (seg->written_frame_off == 0) return;  // nothing written since Open
+  seg->published_frame_off.store(seg->written_frame_off, std::memory_order_release);
   CommittedEnd(seg->file.data()).store(seg->end, std::memory_order_release);
   last_seq_.store(next_seq_ - 1, std::memory_order_release);
   if (opt_.retention.discard == DiscardPolicy::kOld &&

@@ -39,6 +39,7 @@ struct Segment {
   uint64_t end = kSegmentDataOffset;
   uint64_t last_seq = 0;  // base_seq - 1 while empty
   int64_t last_ts = 0;
+  uint64_t written_frame_off = 0;  // last frame written, not yet published
 
   // Offset of the last frame appended in this process's life (0: none),
   // stored with release order after the frame is whole.
