@@ -171,6 +171,20 @@ absl::StatusOr<uint64_t> FileSystem::Size(int fd, const std::string& path) {
   return static_cast<uint64_t>(st.st_size);
 }
 
+uint64_t FileSystem::NextData(int fd, uint64_t offset, uint64_t size) {
+  if (offset >= size) return size;
+  off_t r = ::lseek(fd, static_cast<off_t>(offset), SEEK_DATA);
+  if (r < 0) return errno == ENXIO ? size : offset;
+  return std::min(static_cast<uint64_t>(r), size);
+}
+
+uint64_t FileSystem::NextHole(int fd, uint64_t offset, uint64_t size) {
+  if (offset >= size) return size;
+  off_t r = ::lseek(fd, static_cast<off_t>(offset), SEEK_HOLE);
+  if (r < 0) return size;
+  return std::min(static_cast<uint64_t>(r), size);
+}
+
 absl::StatusOr<char*> FileSystem::Map(int fd, uint64_t len, bool writable, const std::string& path) {
   int prot = PROT_READ | (writable ? PROT_WRITE : 0);
   void* p = ::mmap(nullptr, len, prot, MAP_SHARED, fd, 0);

@@ -65,6 +65,12 @@ class FileSystem {
   virtual absl::Status WriteAt(int fd, uint64_t offset, const char* src, size_t len,
                                const std::string& path);
   virtual absl::StatusOr<uint64_t> Size(int fd, const std::string& path);
+  // lseek(SEEK_DATA) / lseek(SEEK_HOLE) from `offset`: the start of the next
+  // region that may hold data, or of the next hole. Preallocated space never
+  // written reads as a hole. Returns `size` when there is none; where the
+  // file system cannot tell, everything counts as data.
+  virtual uint64_t NextData(int fd, uint64_t offset, uint64_t size);
+  virtual uint64_t NextHole(int fd, uint64_t offset, uint64_t size);
   // mmap(MAP_SHARED) of [0, len). PROT_READ, plus PROT_WRITE when `writable`.
   virtual absl::StatusOr<char*> Map(int fd, uint64_t len, bool writable, const std::string& path);
   virtual void Unmap(char* addr, uint64_t len);

@@ -216,10 +216,13 @@ absl::Status Log::Impl::Close() {
   if (bg_.joinable()) bg_.join();
   absl::Status s = FailureStatus();
   if (s.ok()) s = SyncNow();
-  if (s.ok() && active_ != nullptr && active_->published_frame_off.load() != 0) {
-    // The record written by SyncNow becomes durable only with this sync:
-    // after it, the next Open scans no frame.
-    s = active_->file.Sync();
+  if (s.ok() && active_ != nullptr) {
+    // Everything is durable now: mark the end clean, so the next Open
+    // neither reads a frame nor looks past the end for junk.
+    Segment* seg = active_;
+    EncodeSyncRecord(seg->file.data(),
+                     SyncRecord{seg->synced_end, seg->synced_last_seq, seg->synced_last_ts, false, true});
+    s = seg->file.Sync();
   }
   std::shared_ptr<Segment> prepared;
   {

@@ -17,6 +17,23 @@ struct Found {
   std::string name;
 };
 
+// Offset just past the last non-zero byte at or after `from` (`from` when
+// there is none), reading only the regions the file system says may hold
+// data: a clean segment's unwritten space costs nothing to check.
+uint64_t JunkEnd(FileSystem* fs, const SegmentFile& f, uint64_t from) {
+  uint64_t junk_end = from;
+  for (uint64_t off = from; off < f.size();) {
+    const uint64_t data = fs->NextData(f.fd(), off, f.size());
+    if (data >= f.size()) break;
+    const uint64_t hole = std::max(fs->NextHole(f.fd(), data, f.size()), data + 1);
+    const uint64_t lo = std::max(data, from);
+    const uint64_t end = LastNonZeroEnd(f.data(), lo, std::min(hole, f.size()));
+    if (end > lo) junk_end = end;
+    off = hole;
+  }
+  return junk_end;
+}
+
 }  // namespace
 
 absl::Status Log::Impl::Recover() {
@@ -101,7 +118,7 @@ absl::Status Log::Impl::Recover() {
     bool rec_ok = DecodeSyncRecord(data, &rec) && rec.synced_end >= kSegmentDataOffset &&
                   rec.synced_end <= size && rec.synced_end % kFrameAlign == 0 &&
                   rec.last_seq + 1 >= id.base_seq;
-    if (!rec_ok) rec = SyncRecord{kSegmentDataOffset, id.base_seq - 1, 0, false};
+    if (!rec_ok) rec = SyncRecord{kSegmentDataOffset, id.base_seq - 1, 0, false, false};
 
     if (rec.sealed && !is_last) {
       seg->end = rec.synced_end;
@@ -114,7 +131,11 @@ absl::Status Log::Impl::Recover() {
       seg->end = r.end;
       seg->last_seq = r.last_seq;
       seg->last_ts = r.last_ts;
-      const uint64_t junk_end = LastNonZeroEnd(data, r.end, size);
+      // After a clean Close nothing follows the end (recovery zeroed any
+      // junk before the last life began, and a writer only writes at the
+      // end); after a crash anything may, so look.
+      const bool clean = rec_ok && rec.clean && r.frames == 0 && r.stop == FrameStatus::kEnd;
+      const uint64_t junk_end = clean ? r.end : JunkEnd(fs_, seg->file, r.end);
       if (junk_end > r.end) {
         // Keep the bytes we are about to drop, then zero them so that no
         // stale frame can ever follow a future append.
@@ -147,16 +168,20 @@ absl::Status Log::Impl::Recover() {
       seg->sealed.store(true, std::memory_order_release);
       SealedHint(data).store(1, std::memory_order_release);
       if (!rec.sealed) {
-        EncodeSyncRecord(data, SyncRecord{seg->end, seg->last_seq, seg->last_ts, true});
+        EncodeSyncRecord(data, SyncRecord{seg->end, seg->last_seq, seg->last_ts, true, false});
         if (absl::Status s = seg->file.Sync(); !s.ok()) return s;
       }
       seg->seal_durable = true;
     } else {
       SealedHint(data).store(0, std::memory_order_release);
-      // Whatever the page cache held is now made durable, and recorded, so
-      // the next open reads nothing it has already read.
-      if (absl::Status s = seg->file.Sync(); !s.ok()) return s;
-      EncodeSyncRecord(data, SyncRecord{seg->end, seg->last_seq, seg->last_ts, false});
+      // Whatever the page cache held is made durable and recorded, so the
+      // next open reads nothing it has already read; and the record loses
+      // its clean flag on disk before this life appends anything.
+      const bool recorded = rec_ok && rec.synced_end == seg->end && !rec.sealed;
+      if (!recorded) {
+        if (absl::Status s = seg->file.Sync(); !s.ok()) return s;
+      }
+      EncodeSyncRecord(data, SyncRecord{seg->end, seg->last_seq, seg->last_ts, false, false});
       if (absl::Status s = seg->file.Sync(); !s.ok()) return s;
     }
     seg->synced_end = seg->end;

@@ -63,7 +63,7 @@ void EncodeSyncRecord(char* hdr, const SyncRecord& rec) {
   EncodeFixed64(buf + 0, rec.synced_end);
   EncodeFixed64(buf + 8, rec.last_seq);
   EncodeFixed64(buf + 16, static_cast<uint64_t>(rec.last_ts));
-  EncodeFixed32(buf + 24, rec.sealed ? kSyncFlagSealed : 0);
+  EncodeFixed32(buf + 24, (rec.sealed ? kSyncFlagSealed : 0) | (rec.clean ? kSyncFlagClean : 0));
   EncodeFixed32(buf + 28, 0);
   EncodeFixed64(buf + 32, XXH3_64bits(buf, 32));
   std::memcpy(hdr + kSegmentSyncRecordOffset, buf, sizeof buf);
@@ -73,11 +73,12 @@ bool DecodeSyncRecord(const char* hdr, SyncRecord* out) {
   const char* p = hdr + kSegmentSyncRecordOffset;
   if (DecodeFixed64(p + 32) != XXH3_64bits(p, 32)) return false;
   const uint32_t flags = DecodeFixed32(p + 24);
-  if ((flags & ~kSyncFlagSealed) != 0) return false;
+  if ((flags & ~(kSyncFlagSealed | kSyncFlagClean)) != 0) return false;
   out->synced_end = DecodeFixed64(p + 0);
   out->last_seq = DecodeFixed64(p + 8);
   out->last_ts = static_cast<int64_t>(DecodeFixed64(p + 16));
   out->sealed = (flags & kSyncFlagSealed) != 0;
+  out->clean = (flags & kSyncFlagClean) != 0;
   return true;
 }
 

@@ -24,6 +24,8 @@
 //                            (base_seq - 1 when there is none)
 //   144    8  last_ts        timestamp of that frame (0 when none)
 //   152    4  flags          bit 0: sealed (synced_end is the final end)
+//                            bit 1: clean (written by Close after its last
+//                            sync: every byte after synced_end is zero)
 //   156    4  reserved       0
 //   160    8  checksum       XXH3-64 of bytes [128, 160)
 // Bytes [168, 4096) are zero and reserved.
@@ -46,6 +48,7 @@ inline constexpr uint64_t kSegmentSealedHintOffset = 72;
 inline constexpr uint64_t kSegmentSyncRecordOffset = 128;
 inline constexpr uint64_t kSegmentSyncRecordSize = 40;
 inline constexpr uint32_t kSyncFlagSealed = 1u << 0;
+inline constexpr uint32_t kSyncFlagClean = 1u << 1;
 
 using StreamId = std::array<uint8_t, 16>;
 
@@ -63,6 +66,7 @@ struct SyncRecord {
   uint64_t last_seq = 0;
   int64_t last_ts = 0;
   bool sealed = false;
+  bool clean = false;
 };
 
 // Writes the identity block and zeroes the live words and sync record.

@@ -69,7 +69,7 @@ void RewindSyncRecord(const std::string& path, size_t keep) {
   std::string bytes = ReadFile(path);
   int64_t ts = 0;
   if (keep > 0) ts = static_cast<int64_t>(DecodeFixed64(bytes.data() + offs[keep - 1] + 24));
-  EncodeSyncRecord(hdr.data(), SyncRecord{offs[keep], id.base_seq + keep - 1, ts, false});
+  EncodeSyncRecord(hdr.data(), SyncRecord{offs[keep], id.base_seq + keep - 1, ts, false, false});
   WriteFileAt(path, 0, hdr);
 }
 

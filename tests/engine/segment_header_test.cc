@@ -69,9 +69,14 @@ TEST(SegmentHeader, NewerVersionIsFailedPrecondition) {
 TEST(SegmentHeader, SyncRecordRoundTripAndTornWrite) {
   std::vector<char> hdr(kSegmentDataOffset);
   EncodeSegmentIdentity(hdr.data(), SampleIdentity());
-  EncodeSyncRecord(hdr.data(), SyncRecord{8192, 1500, 77, true});
+  EncodeSyncRecord(hdr.data(), SyncRecord{8192, 1500, 77, false, true});
   SyncRecord rec;
   ASSERT_TRUE(DecodeSyncRecord(hdr.data(), &rec));
+  EXPECT_FALSE(rec.sealed);
+  EXPECT_TRUE(rec.clean);
+  EncodeSyncRecord(hdr.data(), SyncRecord{8192, 1500, 77, true, false});
+  ASSERT_TRUE(DecodeSyncRecord(hdr.data(), &rec));
+  EXPECT_FALSE(rec.clean);
   EXPECT_EQ(rec.synced_end, 8192u);
   EXPECT_EQ(rec.last_seq, 1500u);
   EXPECT_EQ(rec.last_ts, 77);
