@@ -12,6 +12,9 @@
 
 #include "absl/strings/str_cat.h"
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
@@ -196,9 +199,9 @@ void FileSystem::Unmap(char* addr, uint64_t len) {
   if (addr != nullptr) ::munmap(addr, len);
 }
 
-void FileSystem::Prefault(char* addr, uint64_t len) {
+void FileSystem::Prefault(char* addr, uint64_t len, bool for_write) {
   if (len == 0) return;
-  if (::madvise(addr, len, MADV_POPULATE_WRITE) == 0) return;
+  if (::madvise(addr, len, for_write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0) return;
   // Older kernels: a read fault maps the page; the writer's store then only
   // upgrades it. Volatile keeps the loads.
   const long page = ::sysconf(_SC_PAGESIZE);

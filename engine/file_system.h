@@ -74,9 +74,14 @@ class FileSystem {
   // mmap(MAP_SHARED) of [0, len). PROT_READ, plus PROT_WRITE when `writable`.
   virtual absl::StatusOr<char*> Map(int fd, uint64_t len, bool writable, const std::string& path);
   virtual void Unmap(char* addr, uint64_t len);
-  // Faults in [addr, addr+len) for writing ahead of the writer
-  // (MADV_POPULATE_WRITE; touching each page where the kernel lacks it).
-  virtual void Prefault(char* addr, uint64_t len);
+  // Faults in [addr, addr+len) ahead of the writer. `for_write` maps the
+  // pages writable and dirty (MADV_POPULATE_WRITE): no fault left for the
+  // writer, but every page is written back, zeros included. Otherwise the
+  // pages are allocated and mapped read-only and stay clean
+  // (MADV_POPULATE_READ): the writer's first store per page takes a cheap
+  // write-protect fault, and syncs write only what was appended. Kernels
+  // without these advices get a read touch of each page.
+  virtual void Prefault(char* addr, uint64_t len, bool for_write);
 };
 
 // The process-wide POSIX implementation. Never null, never freed.

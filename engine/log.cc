@@ -58,24 +58,26 @@ absl::StatusOr<std::shared_ptr<Segment>> Log::Impl::CreateSegmentFile(const std:
 absl::Status Log::Impl::Roll() {
   std::shared_ptr<Segment> next;
   {
-    std::lock_guard<std::mutex> l(mu_);
-    next = std::move(prepared_);
-  }
-  if (next == nullptr) {
-    absl::StatusOr<std::shared_ptr<Segment>> made = CreateSegmentFile(PreparedSegmentPath(dir_));
-    if (!made.ok()) {
+    std::lock_guard<std::mutex> pl(prepare_mu_);  // waits for a preparation under way
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      next = std::move(prepared_);
+    }
+    if (next == nullptr) {
+      const std::string tmp = PreparedSegmentPath(dir_);
+      absl::StatusOr<std::shared_ptr<Segment>> made = CreateSegmentFile(tmp);
       if (absl::IsAlreadyExists(made.status())) {
-        // A preparation that failed half-way left the file: replace it.
-        (void)fs_->Remove(PreparedSegmentPath(dir_));
-        made = CreateSegmentFile(PreparedSegmentPath(dir_));
+        // Left by a preparation that failed half-way: nothing uses it.
+        (void)fs_->Remove(tmp);
+        made = CreateSegmentFile(tmp);
       }
       if (!made.ok()) {
         return absl::Status(made.status().code(),
                             absl::StrCat("cannot start a new segment in ", dir_, ": ",
                                          made.status().message()));
       }
+      next = std::move(*made);
     }
-    next = std::move(*made);
   }
   const uint64_t base = next_seq_;
   SegmentIdentity id;
@@ -86,8 +88,10 @@ absl::Status Log::Impl::Roll() {
   EncodeSegmentIdentity(next->file.data(), id);
   CommittedEnd(next->file.data()).store(kSegmentDataOffset, std::memory_order_release);
   if (absl::Status s = next->file.RenameTo(SegmentPath(dir_, base)); !s.ok()) {
-    std::lock_guard<std::mutex> l(mu_);
-    prepared_ = std::move(next);  // still usable under its temporary name
+    // Dropped: the next roll makes a fresh file rather than trusting this one.
+    const std::string tmp = next->file.path();
+    next.reset();
+    (void)fs_->Remove(tmp);
     return s;
   }
   next->base_seq = base;
@@ -108,7 +112,7 @@ absl::Status Log::Impl::Roll() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint64_t> Log::Impl::WriteOne(const Message& msg) {
+absl::StatusOr<uint64_t> Log::Impl::WriteOne(const Message& msg, int64_t now) {
   if (msg.subject.empty()) return absl::InvalidArgumentError("empty subject");
   if (msg.subject.size() > kMaxSubjectLen) {
     return absl::InvalidArgumentError(
@@ -145,7 +149,7 @@ absl::StatusOr<uint64_t> Log::Impl::WriteOne(const Message& msg) {
   Segment* seg = active_;
   const uint64_t off = seg->end;
   char* dst = seg->file.data() + off;
-  int64_t ts = msg.timestamp_ns != 0 ? msg.timestamp_ns : Now();
+  int64_t ts = msg.timestamp_ns != 0 ? msg.timestamp_ns : (now != 0 ? now : Now());
   if (ts < last_ts_) ts = last_ts_;
   const uint64_t seq = next_seq_;
 
@@ -200,7 +204,7 @@ void Log::Impl::Publish() {
 
 absl::StatusOr<uint64_t> Log::Impl::Append(const Message& msg) {
   if (absl::Status s = CheckFailed(); !s.ok()) return s;
-  absl::StatusOr<uint64_t> seq = WriteOne(msg);
+  absl::StatusOr<uint64_t> seq = WriteOne(msg, 0);
   if (!seq.ok()) return seq;
   Publish();
   if (opt_.sync == SyncMode::kAlways) WakeBackground(true);
@@ -211,8 +215,9 @@ absl::StatusOr<uint64_t> Log::Impl::AppendBatch(absl::Span<const Message> msgs) 
   if (absl::Status s = CheckFailed(); !s.ok()) return s;
   if (msgs.empty()) return absl::InvalidArgumentError("empty batch");
   const uint64_t first = next_seq_;
+  const int64_t now = Now();  // one clock read stamps the whole batch
   for (size_t i = 0; i < msgs.size(); ++i) {
-    absl::StatusOr<uint64_t> seq = WriteOne(msgs[i]);
+    absl::StatusOr<uint64_t> seq = WriteOne(msgs[i], now);
     if (!seq.ok()) {
       if (i == 0) return seq.status();
       Publish();

@@ -101,8 +101,9 @@ class Log {
   // earlier, e.g. a failed fdatasync, and must be reopened).
   absl::StatusOr<uint64_t> Append(const Message& msg);
 
-  // Appends all of `msgs` in order with one publication and one syncer
-  // wake-up; returns the first sequence (the rest follow contiguously).
+  // Appends all of `msgs` in order with one publication, one syncer
+  // wake-up and one clock read (messages without a timestamp share it);
+  // returns the first sequence (the rest follow contiguously).
   // All or nothing for the up-front checks; a disk-full while rolling to a
   // new segment can leave a prefix appended: then the error says how many.
   absl::StatusOr<uint64_t> AppendBatch(absl::Span<const Message> msgs);

@@ -84,13 +84,21 @@ void Log::Impl::PrefaultAhead() {
   const uint64_t target = std::min(seg->file.size(), AlignUp(written + opt_.prefault_window, 4096));
   uint64_t from = std::max(seg->prefaulted_end, AlignUp(written, 4096));
   if (target > from) {
-    fs_->Prefault(seg->file.data() + from, target - from);
+    fs_->Prefault(seg->file.data() + from, target - from, PrefaultForWrite());
     seg->prefaulted_end = target;
   }
 }
 
+// Dirty zero pages are written back like data, and each sync would write
+// (and write-protect) the whole window again: only without syncs is a
+// writable pre-fault worth it.
+bool Log::Impl::PrefaultForWrite() const { return opt_.sync == SyncMode::kNever; }
+
 void Log::Impl::PrepareNextSegment() {
   if (!opt_.precreate_next_segment) return;
+  // Held while the file is made, so that a roll meanwhile waits for this
+  // file instead of racing to create the same name.
+  std::lock_guard<std::mutex> pl(prepare_mu_);
   {
     std::lock_guard<std::mutex> l(mu_);
     if (prepared_ != nullptr || segments_.empty()) return;
@@ -100,7 +108,7 @@ void Log::Impl::PrepareNextSegment() {
   if (!seg.ok()) return;  // disk full and the like: the writer retries and reports at roll
   if (opt_.prefault_window != 0) {
     const uint64_t n = std::min((*seg)->file.size(), opt_.prefault_window);
-    fs_->Prefault((*seg)->file.data(), n);
+    fs_->Prefault((*seg)->file.data(), n, PrefaultForWrite());
     (*seg)->prefaulted_end = n;
   }
   std::lock_guard<std::mutex> l(mu_);

@@ -6,6 +6,7 @@
 //   background      : sync state of every segment, prefault progress,
 //                     preparing the next segment, age expiry, deletion.
 //   mu_             : segments_ and prepared_ (the list, not the bytes).
+//   prepare_mu_     : making next.seg.tmp (background or a roll); outer to mu_.
 //   retention_mu_   : the retention cursor and first_seq_ advances.
 //   bg_mu_          : the background thread's wake-up flags, failure,
 //                     durable waiters.
@@ -71,7 +72,8 @@ class Log::Impl {
   LogStats stats() const;
 
   // log.cc
-  absl::StatusOr<uint64_t> WriteOne(const Message& msg);
+  // `now` (0 = read the clock) stamps a message that carries no timestamp.
+  absl::StatusOr<uint64_t> WriteOne(const Message& msg, int64_t now);
   void Publish();
   absl::Status Roll();
   absl::StatusOr<std::shared_ptr<Segment>> CreateSegmentFile(const std::string& path);
@@ -86,6 +88,7 @@ class Log::Impl {
   void Fail(const absl::Status& s);
   void PrepareNextSegment();
   void PrefaultAhead();
+  bool PrefaultForWrite() const;
 
   // log_retention.cc
   struct ExpiryRule {
@@ -111,6 +114,7 @@ class Log::Impl {
   mutable std::mutex mu_;
   std::deque<std::shared_ptr<Segment>> segments_;
   std::shared_ptr<Segment> prepared_;
+  std::mutex prepare_mu_;  // held while a next segment file is being made
   Segment* active_ = nullptr;  // writer's view of segments_.back()
 
   // writer

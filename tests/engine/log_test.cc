@@ -295,3 +295,29 @@ TEST(Log, CloseReleasesTheLockAndRefusesFurtherAppends) {
 
 }  // namespace
 }  // namespace shortbus::engine
+
+namespace shortbus::engine {
+namespace {
+
+// Regression: a roll while the background thread was still creating the
+// next segment file created the same name, and the background thread then
+// kept an unlinked file as "prepared": every later roll failed (NotFound).
+TEST(Log, RollsWhileTheNextSegmentIsBeingPreparedNeverWedge) {
+  for (int round = 0; round < 6; ++round) {
+    testing::TempDir tmp;
+    LogOptions o = testing::SmallOptions();
+    o.precreate_next_segment = true;
+    o.prefault_window = 512 * 1024;
+    o.sync = SyncMode::kAlways;
+    auto log = *Log::Open(tmp.path(), o);
+    const std::string payload(16 * 1024, 'w');
+    for (int i = 0; i < 600; ++i) {  // ~10 segments
+      absl::StatusOr<uint64_t> s = log->Append({"w", "", payload, 0});
+      ASSERT_TRUE(s.ok()) << "round " << round << " append " << i << ": " << s.status();
+    }
+    ASSERT_TRUE(log->WaitDurable(log->last_seq(), absl::Seconds(60)).ok());
+  }
+}
+
+}  // namespace
+}  // namespace shortbus::engine
