@@ -119,7 +119,8 @@ class Log {
   absl::Status WaitDurable(uint64_t seq, absl::Duration timeout = absl::InfiniteDuration());
 
   // Called from the background thread with the new durable_seq after each
-  // sync that advanced it. Must be quick and must not call back into the Log
+  // sync that advanced it (after WaitDurable callers for it may have woken:
+  // the two are not ordered). Must be quick and must not call back into the Log
   // except for the read-only accessors. Set before appending.
   void SetDurableCallback(std::function<void(uint64_t durable_seq)> cb);
 
