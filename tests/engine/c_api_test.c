@@ -1,5 +1,7 @@
 /* The C interface, from C: append, wait for durability, reopen, read back,
  * and the error paths a C caller sees. Exits non-zero on the first failure. */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
