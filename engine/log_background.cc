@@ -89,10 +89,14 @@ void Log::Impl::PrefaultAhead() {
   }
 }
 
-// Dirty zero pages are written back like data, and each sync would write
-// (and write-protect) the whole window again: only without syncs is a
-// writable pre-fault worth it.
-bool Log::Impl::PrefaultForWrite() const { return opt_.sync == SyncMode::kNever; }
+// A writable pre-fault leaves the writer no fault at all, but its dirty zero
+// pages are written back like data, and a sync write-protects the whole
+// window again. Under sync=always syncs never stop, so the window would be
+// written (and re-faulted) over and over: there pages are pre-faulted clean
+// and read-only, and the writer's first store to each takes a write-protect
+// fault. With a sync a second (interval) or none, writable wins
+// (docs/benchmarks.md).
+bool Log::Impl::PrefaultForWrite() const { return opt_.sync != SyncMode::kAlways; }
 
 void Log::Impl::PrepareNextSegment() {
   if (!opt_.precreate_next_segment) return;
