@@ -133,6 +133,7 @@ class Log::Impl {
   std::mutex retention_mu_;
   std::shared_ptr<Segment> cursor_seg_;
   uint64_t cursor_off_ = kSegmentDataOffset;
+  uint64_t retention_stuck_at_ = 0;  // sequence where expiry met a damaged frame
 
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;

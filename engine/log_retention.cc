@@ -63,8 +63,11 @@ void Log::Impl::Expire(const ExpiryRule& rule) {
     uint32_t len = 0;
     uint64_t seq = 0;
     if (!PeekFrame(f, seg->file.size() - cursor_off_, &len, &seq) || seq != first) {
-      Report({seg->file.path(), cursor_off_, 0,
-              absl::StrCat("retention cursor expected sequence ", first, " and found none"), false});
+      if (retention_stuck_at_ != first) {  // once, not at every housekeeping tick
+        retention_stuck_at_ = first;
+        Report({seg->file.path(), cursor_off_, 0,
+                absl::StrCat("retention cursor expected sequence ", first, " and found none"), false});
+      }
       break;
     }
     const int64_t ts = static_cast<int64_t>(DecodeFixed64(f + 24));

@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include <xxhash.h>
 
@@ -56,6 +57,18 @@ absl::StatusOr<StreamMeta> StreamMeta::OpenForWrite(FileSystem* fs, const std::s
   }
   absl::StatusOr<int> fd = fs->Open(path, O_RDWR, 0);
   if (!fd.ok() && absl::IsNotFound(fd.status()) && create_if_missing) {
+    // Segments without a STREAM file: its identity is lost, and a new one
+    // would make every segment foreign. Refuse rather than guess.
+    absl::StatusOr<std::vector<std::string>> names = fs->List(dir);
+    if (!names.ok()) return names.status();
+    for (const std::string& n : *names) {
+      uint64_t base;
+      if (ParseSegmentFileName(n, &base)) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(dir, " holds segments (", n, ") but no ", kStreamMetaFile,
+                         " file; restore it from a backup rather than creating a new stream here"));
+      }
+    }
     if (absl::Status s = CreateMetaFile(fs, dir, path); !s.ok()) return s;
     fd = fs->Open(path, O_RDWR, 0);
   }

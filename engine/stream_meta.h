@@ -35,7 +35,9 @@ class StreamMeta {
  public:
   // Writer side: opens `dir`/STREAM, creating it (and `dir`) when
   // `create_if_missing`, takes the writer lock and records this pid.
-  // Errors: NotFound (no stream and !create_if_missing), Unavailable (another
+  // Errors: NotFound (no stream and !create_if_missing), FailedPrecondition
+  // (segments present but STREAM missing: never recreated over them),
+  // Unavailable (another
   // writer holds it; the message names its pid), DataLoss (corrupt file),
   // PermissionDenied, ResourceExhausted (disk full).
   static absl::StatusOr<StreamMeta> OpenForWrite(FileSystem* fs, const std::string& dir,

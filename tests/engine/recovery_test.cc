@@ -379,6 +379,18 @@ TEST(Recovery, CorruptStreamFileIsAClearError) {
   EXPECT_THAT(std::string(log.status().message()), HasSubstr("corrupt stream identity"));
 }
 
+TEST(Recovery, MissingStreamFileIsNotRecreatedOverSegments) {
+  TempDir tmp;
+  Fill(tmp.path(), 5);
+  std::filesystem::remove(tmp.Sub("STREAM"));
+  auto log = Log::Open(tmp.path(), SmallOptions());
+  ASSERT_FALSE(log.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(log.status())) << log.status();
+  EXPECT_THAT(std::string(log.status().message()), HasSubstr("but no STREAM file"));
+  EXPECT_FALSE(std::filesystem::exists(tmp.Sub("STREAM")));
+  EXPECT_TRUE(std::filesystem::exists(SegPath(tmp.path(), 1)));
+}
+
 TEST(Recovery, NewerSegmentFormatIsRefusedUntouched) {
   TempDir tmp;
   Fill(tmp.path(), 5);
