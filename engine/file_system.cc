@@ -22,7 +22,8 @@
 namespace shortbus::engine {
 
 absl::Status ErrnoStatus(int err, absl::string_view what, absl::string_view path) {
-  std::string msg = absl::StrCat(what, " ", path, ": ", std::strerror(err));
+  std::string msg = path.empty() ? absl::StrCat(what, ": ", std::strerror(err))
+                                 : absl::StrCat(what, " ", path, ": ", std::strerror(err));
   switch (err) {
     case ENOSPC:
     case EDQUOT:
@@ -35,6 +36,9 @@ absl::Status ErrnoStatus(int err, absl::string_view what, absl::string_view path
       return absl::NotFoundError(msg);
     case EEXIST:
       return absl::AlreadyExistsError(msg);
+    case EAGAIN:
+    case EBUSY:
+      return absl::UnavailableError(msg);
     default:
       return absl::InternalError(msg);
   }

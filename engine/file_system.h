@@ -8,6 +8,7 @@
 //   EACCES, EPERM, EROFS -> PermissionDenied
 //   ENOENT               -> NotFound
 //   EEXIST               -> AlreadyExists
+//   EAGAIN, EBUSY        -> Unavailable
 //   anything else        -> Internal
 // and a message naming the operation, the path and strerror.
 //
@@ -30,7 +31,7 @@
 namespace shortbus::engine {
 
 // Builds the Status for a failed system call: code from `err` (an errno),
-// message "<what> <path>: <strerror>".
+// message "<what> <path>: <strerror>" ("<what>: <strerror>" without a path).
 absl::Status ErrnoStatus(int err, absl::string_view what, absl::string_view path);
 
 class FileSystem {

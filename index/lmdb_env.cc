@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/coding.h"
+#include "engine/file_system.h"
 
 namespace shortbus::index {
 namespace {
@@ -19,6 +20,7 @@ constexpr char kFormatKey[] = "format_version";
 
 absl::Status LmdbStatus(int rc, std::string_view what) {
   if (rc == MDB_SUCCESS) return absl::OkStatus();
+  if (rc > 0) return engine::ErrnoStatus(rc, std::string(what), "");  // LMDB passes errno through
   std::string msg = absl::StrCat(std::string(what), ": ", mdb_strerror(rc));
   switch (rc) {
     case MDB_CORRUPTED:
@@ -26,16 +28,6 @@ absl::Status LmdbStatus(int rc, std::string_view what) {
     case MDB_VERSION_MISMATCH:
     case MDB_PAGE_NOTFOUND:
       return absl::DataLossError(absl::StrCat(msg, " (the index can be rebuilt from the log: shortbus reindex)"));
-    case ENOSPC:
-    case EDQUOT:
-      return absl::ResourceExhaustedError(absl::StrCat("disk full: ", msg));
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return absl::PermissionDeniedError(msg);
-    case EAGAIN:
-    case EBUSY:
-      return absl::UnavailableError(msg);
     case MDB_NOTFOUND:
       return absl::NotFoundError(msg);
     case MDB_MAP_FULL:
