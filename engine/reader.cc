@@ -86,6 +86,27 @@ absl::Status Reader::SeekToSequence(uint64_t seq) {
   return OpenSegmentFor(min_seq_);
 }
 
+absl::Status Reader::SeekToPosition(uint64_t segment_base, uint64_t offset, uint64_t seq) {
+  min_ts_ = 0;
+  min_seq_ = std::max(seq, meta_.first_seq());
+  if (absl::Status s = RefreshSegments(); !s.ok()) return s;
+  auto it = std::lower_bound(bases_.begin(), bases_.end(), segment_base);
+  const bool usable = it != bases_.end() && *it == segment_base && offset >= kSegmentDataOffset &&
+                      offset % kFrameAlign == 0;
+  if (usable && OpenSegment(static_cast<size_t>(it - bases_.begin())).ok()) {
+    FrameView f;
+    const uint64_t end = LoadCommittedEnd(cur_);
+    if (offset < end && DecodeFrame(cur_.data() + offset, end - offset, &f) == FrameStatus::kOk &&
+        f.sequence <= seq && f.sequence >= segment_base) {
+      off_ = offset;
+      expected_seq_ = f.sequence;
+      return absl::OkStatus();
+    }
+  }
+  // A stale hint (segment deleted, stream rewritten): fall back to a scan.
+  return OpenSegmentFor(min_seq_);
+}
+
 absl::Status Reader::SeekToTime(int64_t ts_ns) {
   if (absl::Status s = RefreshSegments(); !s.ok()) return s;
   // Binary search for the last segment whose first frame is older than ts.
@@ -197,10 +218,14 @@ absl::Status Reader::Next(Record* out) {
       if (f.sequence != expected_seq_) {
         return Resync(off_, "frame out of sequence");
       }
+      const uint64_t frame_off = off_;
       off_ += f.padded_len();
       expected_seq_ = f.sequence + 1;
       if (f.sequence < min_seq_ || f.timestamp_ns < min_ts_) continue;
       min_ts_ = 0;
+      out->segment_base = cur_base_;
+      out->offset = frame_off;
+      out->frame_bytes = f.padded_len();
       out->sequence = f.sequence;
       out->timestamp_ns = f.timestamp_ns;
       out->subject = f.subject;

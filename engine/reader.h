@@ -46,6 +46,13 @@ class Reader {
   // Positions before the first retained record with sequence >= seq.
   // Seeking past the end waits there for that sequence.
   absl::Status SeekToSequence(uint64_t seq);
+  // Positions at the frame at `offset` in the segment based at
+  // `segment_base`, which must carry a sequence <= seq, and skips to the
+  // first record >= seq: a seek in O(distance) from a position an index
+  // recorded (Record::segment_base/offset). A hint that no longer fits the
+  // files (deleted segment, another frame there) falls back to
+  // SeekToSequence(seq); the result is the same either way.
+  absl::Status SeekToPosition(uint64_t segment_base, uint64_t offset, uint64_t seq);
   // Positions before the first record with timestamp >= ts_ns (timestamps
   // never decrease within a stream).
   absl::Status SeekToTime(int64_t ts_ns);

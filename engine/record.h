@@ -26,6 +26,12 @@ struct Record {
   std::string_view subject;
   std::string_view headers;
   std::string_view payload;
+  // Where the frame lies: the base sequence of its segment, its offset in
+  // the segment file, and the bytes it occupies (padding included). What an
+  // index stores to seek straight back to it (Reader::SeekToPosition).
+  uint64_t segment_base = 0;
+  uint64_t offset = 0;
+  uint64_t frame_bytes = 0;
 };
 
 }  // namespace shortbus::engine

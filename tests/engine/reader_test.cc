@@ -155,3 +155,44 @@ TEST(Reader, FollowsAWriterOnAnotherThread) {
 
 }  // namespace
 }  // namespace shortbus::engine
+
+namespace shortbus::engine {
+namespace {
+
+TEST(Reader, RecordsCarryTheirPositionAndSeekBackToIt) {
+  testing::TempDir tmp;
+  auto log = Build(tmp.path(), 4000);
+  auto r = *Reader::Open(tmp.path());
+  struct Pos {
+    uint64_t base, off, seq, bytes;
+  };
+  std::vector<Pos> all;
+  Record rec;
+  while (r->Next(&rec).ok()) all.push_back({rec.segment_base, rec.offset, rec.sequence, rec.frame_bytes});
+  ASSERT_EQ(all.size(), 4000u);
+  for (size_t i = 1; i < all.size(); ++i) {
+    if (all[i].base == all[i - 1].base) {
+      EXPECT_EQ(all[i].off, all[i - 1].off + all[i - 1].bytes);
+    } else {
+      EXPECT_EQ(all[i].off, 4096u);
+      EXPECT_EQ(all[i].base, all[i].seq);
+    }
+  }
+  // From a recorded position, straight to it or to a later sequence.
+  for (size_t i : {0ul, 1ul, 999ul, 2500ul, 3999ul}) {
+    ASSERT_TRUE(r->SeekToPosition(all[i].base, all[i].off, all[i].seq).ok());
+    EXPECT_EQ(NextSeq(r.get()), all[i].seq);
+    ASSERT_TRUE(r->SeekToPosition(all[i].base, all[i].off, all[i].seq + 3).ok());
+    EXPECT_EQ(NextSeq(r.get()), std::min<uint64_t>(all[i].seq + 3, 4000) == all[i].seq + 3 ? all[i].seq + 3 : 0);
+  }
+  // Stale or wrong hints fall back to a scan with the same answer.
+  ASSERT_TRUE(r->SeekToPosition(all[2000].base, all[2000].off + 8, 2000).ok());
+  EXPECT_EQ(NextSeq(r.get()), 2000u);
+  ASSERT_TRUE(r->SeekToPosition(999999, 4096, 1234).ok());
+  EXPECT_EQ(NextSeq(r.get()), 1234u);
+  ASSERT_TRUE(r->SeekToPosition(all[3000].base, all[3000].off, 10).ok());  // frame after seq
+  EXPECT_EQ(NextSeq(r.get()), 10u);
+}
+
+}  // namespace
+}  // namespace shortbus::engine
