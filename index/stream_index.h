@@ -1,0 +1,108 @@
+// The per-stream part of the index: a sparse sequence index, a sparse time
+// index, per-subject state, and how far the log has been indexed.
+//
+// Databases (all keys big-endian, index/keys.h; values little-endian):
+//   "seq"      (stream u32, seq u64)       -> segment_base u64, offset u64
+//   "time"     (stream u32, ts u64 ordered) -> seq u64, segment_base u64, offset u64
+//   "subjects" (stream u32, subject bytes)  -> last_seq u64, count u64
+//   "progress" (stream u32)                 -> indexed_seq u64, segment_base u64,
+//                                              next_offset u64, bytes_since_entry u64
+// A sequence/time entry is made for the first frame of every segment and
+// then whenever `sparse_bytes` of frames have passed since the last entry,
+// so a seek is one B+tree lookup plus a scan of at most sparse_bytes. The
+// decision depends only on the log, never on how appends were batched, so an
+// index rebuilt from the log equals the one maintained while appending.
+#ifndef SHORTBUS_INDEX_STREAM_INDEX_H_
+#define SHORTBUS_INDEX_STREAM_INDEX_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "engine/record.h"
+#include "index/lmdb_env.h"
+
+namespace shortbus::index {
+
+inline constexpr char kSeqDb[] = "seq";
+inline constexpr char kTimeDb[] = "time";
+inline constexpr char kSubjectsDb[] = "subjects";
+inline constexpr char kProgressDb[] = "progress";
+
+// Where to start reading to find a sequence or a time.
+struct IndexPosition {
+  uint64_t seq = 0;  // sequence of the frame at the position
+  uint64_t segment_base = 0;
+  uint64_t offset = 0;
+};
+
+struct SubjectState {
+  uint64_t last_seq = 0;
+  uint64_t count = 0;
+};
+
+struct IndexProgress {
+  uint64_t indexed_seq = 0;  // every frame up to here is indexed
+  uint64_t segment_base = 0;
+  uint64_t next_offset = 0;  // where the frame after indexed_seq starts
+  uint64_t bytes_since_entry = 0;
+};
+
+class StreamIndex {
+ public:
+  // `stream_no` is the stream's number in the catalogue.
+  StreamIndex(LmdbEnv* env, uint32_t stream_no, uint64_t sparse_bytes = 4096);
+
+  // Loads the progress record and the per-subject state into memory.
+  absl::Status Load();
+
+  // Adds one frame, in sequence order, to the pending batch. Allocates only
+  // for a subject seen for the first time, or for a sparse entry.
+  void Add(const engine::Record& rec);
+  // Writes the pending batch (entries, the subjects it touched, once each,
+  // and the progress record) in `txn`. Call Committed() after the commit
+  // succeeded, Abandon() if it did not (the in-memory state is reloaded).
+  absl::Status WriteBatch(MDB_txn* txn);
+  void Committed();
+  void Abandon();
+  bool has_pending() const { return pending_.indexed_seq != committed_.indexed_seq; }
+
+  // Greatest indexed entry at or before `seq` (NotFound: start of stream).
+  absl::StatusOr<IndexPosition> SeekSequence(uint64_t seq) const;
+  // Greatest indexed entry strictly older than `ts_ns`: reading on from it
+  // finds the first record with timestamp >= ts_ns (NotFound: from the start).
+  absl::StatusOr<IndexPosition> SeekTime(int64_t ts_ns) const;
+  // Last sequence and count of a subject (NotFound when never seen).
+  absl::StatusOr<SubjectState> Subject(std::string_view subject) const;
+
+  const IndexProgress& progress() const { return committed_; }
+
+  // Deletes every entry of this stream (for a rebuild) in `txn`, and
+  // forgets the in-memory state.
+  absl::Status DropAll(MDB_txn* txn);
+
+ private:
+  struct Entry {
+    uint64_t seq, segment_base, offset;
+    int64_t ts;
+  };
+  struct HotSubject {
+    SubjectState state;
+    bool dirty = false;
+  };
+
+  LmdbEnv* const env_;
+  const uint32_t stream_no_;
+  const uint64_t sparse_bytes_;
+  MDB_dbi seq_db_, time_db_, subjects_db_, progress_db_;
+  IndexProgress committed_, pending_;
+  std::vector<Entry> entries_;  // pending sparse entries
+  absl::flat_hash_map<std::string, HotSubject> subjects_;
+  std::vector<std::string> dirty_;  // subjects touched by the pending batch
+};
+
+}  // namespace shortbus::index
+
+#endif  // SHORTBUS_INDEX_STREAM_INDEX_H_
