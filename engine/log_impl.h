@@ -62,6 +62,7 @@ class Log::Impl {
   ~Impl();
 
   absl::Status Recover();                 // log_recovery.cc
+  absl::Status UnsealForAppend(Segment* seg);
   absl::Status Start();                   // log_background.cc
   absl::StatusOr<uint64_t> Append(const Message& msg);
   absl::StatusOr<uint64_t> AppendBatch(absl::Span<const Message> msgs);

@@ -36,6 +36,22 @@ uint64_t JunkEnd(FileSystem* fs, const SegmentFile& f, uint64_t from) {
 
 }  // namespace
 
+absl::Status Log::Impl::UnsealForAppend(Segment* seg) {
+  char* data = seg->file.data();
+  const uint64_t junk_end = JunkEnd(fs_, seg->file, seg->end);
+  if (junk_end > seg->end) {
+    if (absl::Status s = fs_->Zero(seg->file.fd(), seg->end, junk_end - seg->end, seg->file.path()); !s.ok()) {
+      return s;
+    }
+    Report({seg->file.path(), seg->end, junk_end - seg->end, "bytes after a sealed end zeroed", false});
+  }
+  seg->sealed.store(false, std::memory_order_release);
+  seg->seal_durable = false;
+  SealedHint(data).store(0, std::memory_order_release);
+  EncodeSyncRecord(data, SyncRecord{seg->end, seg->last_seq, seg->last_ts, false, false});
+  return seg->file.Sync();
+}
+
 absl::Status Log::Impl::Recover() {
   absl::StatusOr<std::vector<std::string>> names = fs_->List(dir_);
   if (!names.ok()) return names.status();
@@ -52,10 +68,30 @@ absl::Status Log::Impl::Recover() {
   }
   std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.base < b.base; });
 
-  auto quarantine = [&](const std::string& path, const std::string& why) -> absl::Status {
-    Report({path, 0, 0, absl::StrCat(why, "; renamed to ", path, ".bad"), false});
-    return fs_->Rename(path, path + ".bad");
+  bool dir_changed = false;  // names created or renamed: fsync the directory at the end
+  // Renames a segment out of the way, never over earlier evidence.
+  auto set_aside = [&](const std::string& path) -> absl::StatusOr<std::string> {
+    auto exists = [&](const std::string& p) {
+      absl::StatusOr<int> fd = fs_->Open(p, O_RDONLY, 0);
+      if (fd.ok()) fs_->Close(*fd);
+      return fd.ok();
+    };
+    std::string target = path + ".bad";
+    for (int n = 1; exists(target); ++n) target = absl::StrCat(path, ".bad.", n);
+    if (absl::Status s = fs_->Rename(path, target); !s.ok()) return s;
+    dir_changed = true;
+    return target;
   };
+  auto quarantine = [&](const std::string& path, const std::string& why) -> absl::Status {
+    absl::StatusOr<std::string> target = set_aside(path);
+    if (!target.ok()) return target.status();
+    Report({path, 0, 0, absl::StrCat(why, "; renamed to ", *target), false});
+    return absl::OkStatus();
+  };
+  // The highest base named by any segment file, kept or not: sequences below
+  // it may have been handed out, so the log never restarts below it.
+  uint64_t highest_base = 0;
+  for (const Found& f : found) highest_base = std::max(highest_base, f.base);
 
   uint64_t prev_last = 0;  // last sequence of the previous kept segment
   bool have_prev = false;
@@ -85,8 +121,10 @@ absl::Status Log::Impl::Recover() {
       std::string why(hs.message());
       *file = SegmentFile();
       if (torn_roll) {
-        Report({path, 0, 0, "segment created but never written (crash during roll)", true});
-        if (absl::Status s = fs_->Rename(path, path + ".bad"); !s.ok()) return s;
+        absl::StatusOr<std::string> target = set_aside(path);
+        if (!target.ok()) return target.status();
+        Report({path, 0, 0, absl::StrCat("segment created but never written (crash during roll); renamed to ", *target),
+                true});
         continue;
       }
       if (absl::Status s = quarantine(path, why); !s.ok()) return s;
@@ -139,9 +177,14 @@ absl::Status Log::Impl::Recover() {
       if (junk_end > r.end) {
         // Keep the bytes we are about to drop, then zero them so that no
         // stale frame can ever follow a future append.
-        const std::string keep = absl::StrCat(path, ".tail-", r.end);
-        absl::StatusOr<int> kfd = fs_->Open(keep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        std::string keep = absl::StrCat(path, ".tail-", r.end);
+        absl::StatusOr<int> kfd = fs_->Open(keep, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        for (int n = 1; !kfd.ok() && absl::IsAlreadyExists(kfd.status()); ++n) {
+          keep = absl::StrCat(path, ".tail-", r.end, ".", n);  // never over earlier evidence
+          kfd = fs_->Open(keep, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        }
         if (!kfd.ok()) return kfd.status();
+        dir_changed = true;
         absl::Status s = fs_->WriteAt(*kfd, 0, data + r.end, junk_end - r.end, keep);
         if (s.ok()) s = fs_->SyncData(*kfd, keep);
         fs_->Close(*kfd);
@@ -192,15 +235,33 @@ absl::Status Log::Impl::Recover() {
     segments_.push_back(std::move(seg));
   }
 
+  if (!segments_.empty() && segments_.back()->sealed.load(std::memory_order_relaxed)) {
+    // The segment after this one was set aside (torn roll, bad header,
+    // overlap): this one is the active segment again and must not stay
+    // sealed, or its sealed record would hide what is appended to it.
+    Segment* seg = segments_.back().get();
+    absl::Status s = UnsealForAppend(seg);
+    if (!s.ok()) return s;
+  }
+  if (dir_changed) {
+    if (absl::Status s = fs_->SyncDir(dir_); !s.ok()) return s;
+  }
   recovery_.segments = segments_.size();
+  for (const auto& seg : segments_) last_ts_ = std::max(last_ts_, seg->last_ts);
   if (!segments_.empty()) {
     Segment* last = segments_.back().get();
     active_ = last;
     next_seq_ = last->last_seq + 1;
-    last_ts_ = last->last_ts;
     uint64_t bytes = 0;
     for (const auto& s : segments_) bytes += s->end - kSegmentDataOffset;
     retained_bytes_.store(bytes, std::memory_order_relaxed);
+  }
+  if (highest_base > next_seq_) {
+    Report({dir_, 0, 0,
+            absl::StrCat("sequences ", next_seq_, "..", highest_base - 1,
+                         " are missing; the stream continues at ", highest_base),
+            false});
+    next_seq_ = highest_base;
   }
   last_seq_.store(next_seq_ - 1, std::memory_order_release);
   durable_seq_.store(next_seq_ - 1, std::memory_order_release);

@@ -345,6 +345,98 @@ TEST(Recovery, RollCutShortLeavesUsableLog) {
   EXPECT_TRUE(Contiguous(ReadAll(tmp.path()).seqs, 1, 11));
 }
 
+// Regression (review finding 1): when the last segment is set aside, the one
+// before it becomes active again and must be unsealed, or what is appended
+// to it is never synced and the next open cuts it behind its sealed record.
+TEST(Recovery, SegmentBeforeATornRollIsUnsealedAndAppendsStayDurable) {
+  TempDir tmp;
+  LogOptions o = SmallOptions();
+  o.sync = SyncMode::kAlways;
+  {
+    auto log = *Log::Open(tmp.path(), o);
+    for (uint64_t i = 1; i <= 4; ++i) ASSERT_TRUE(log->Append({"rec", "", PayloadFor(i, 300000), 0}).ok());
+    ASSERT_TRUE(log->WaitDurable(4, absl::Seconds(30)).ok());
+    ASSERT_TRUE(log->Close().ok());
+  }
+  // Power loss after the roll's name reached the disk but not its header.
+  const std::string seg4 = SegPath(tmp.path(), 4);
+  ASSERT_TRUE(std::filesystem::exists(seg4));
+  WriteFileAt(seg4, 0, std::string(std::filesystem::file_size(seg4), '\0'));
+  {
+    std::vector<CorruptionReport> reports;
+    LogOptions ro = o;
+    ro.reporter = [&](const CorruptionReport& r) { reports.push_back(r); };
+    auto log = *Log::Open(tmp.path(), ro);
+    ASSERT_EQ(log->last_seq(), 3u);
+    ASSERT_EQ(*log->Append({"rec", "", PayloadFor(4, 1000), 0}), 4u);  // fits the old segment
+    ASSERT_TRUE(log->WaitDurable(4, absl::Seconds(30)).ok());
+    ASSERT_TRUE(log->Close().ok());
+  }
+  auto log = *Log::Open(tmp.path(), o);
+  EXPECT_EQ(log->last_seq(), 4u);
+  auto r = *Reader::Open(tmp.path());
+  Record rec;
+  for (uint64_t i = 1; i <= 4; ++i) {
+    absl::Status s = r->Next(&rec);
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_EQ(rec.sequence, i);
+  }
+}
+
+// Regression (review finding 2): with every older segment deleted by
+// retention and the only segment lost to a torn roll, sequences go on from
+// the highest base ever named, never from 1.
+TEST(Recovery, SequencesNeverRestartWhenEverySegmentIsGone) {
+  TempDir tmp;
+  LogOptions o = SmallOptions();
+  o.retention.max_msgs = 1;
+  {
+    auto log = *Log::Open(tmp.path(), o);
+    for (uint64_t i = 1; i <= 7; ++i) ASSERT_TRUE(log->Append({"rec", "", PayloadFor(i, 700000), 0}).ok());
+    log->EnforceRetention();
+    ASSERT_TRUE(log->Close().ok());
+  }
+  const std::string seg7 = SegPath(tmp.path(), 7);
+  ASSERT_TRUE(std::filesystem::exists(seg7));
+  ASSERT_FALSE(std::filesystem::exists(SegPath(tmp.path(), 6)));
+  WriteFileAt(seg7, 0, std::string(std::filesystem::file_size(seg7), '\0'));
+  auto log = *Log::Open(tmp.path(), o);
+  EXPECT_EQ(*log->Append({"rec", "", "after", 0}), 7u);
+}
+
+// Regression (review finding 8): an empty last segment must not reset the
+// timestamp floor.
+TEST(Recovery, TimestampsStayOrderedAfterAnEmptyLastSegment) {
+  TempDir tmp;
+  {
+    auto log = *Log::Open(tmp.path(), SmallOptions());
+    for (uint64_t i = 1; i <= 3; ++i) ASSERT_TRUE(log->Append({"rec", "", PayloadFor(i, 400000), 5000 + static_cast<int64_t>(i)}).ok());
+    ASSERT_TRUE(log->Close().ok());
+  }
+  auto names = testing::ListDir(tmp.path());
+  uint64_t last_base = 0;
+  for (const auto& n : names) {
+    uint64_t b;
+    if (ParseSegmentFileName(n, &b)) last_base = b;
+  }
+  ASSERT_GT(last_base, 1u);
+  // The last segment's only frame is torn and its record lost.
+  const std::string seg = SegPath(tmp.path(), last_base);
+  RewindSyncRecord(seg, 0);
+  WriteFileAt(seg, kSegmentDataOffset + 100, "torn");
+  auto log = *Log::Open(tmp.path(), SmallOptions());
+  ASSERT_EQ(log->last_seq(), last_base - 1);
+  ASSERT_TRUE(log->Append({"rec", "", "late", 1000}).ok());
+  auto r = *Reader::Open(tmp.path());
+  ASSERT_TRUE(r->SeekToTime(5000).ok());
+  Record rec;
+  ASSERT_TRUE(r->Next(&rec).ok());
+  EXPECT_EQ(rec.sequence, 1u);
+  ASSERT_TRUE(r->SeekToLast().ok());
+  ASSERT_TRUE(r->Next(&rec).ok());
+  EXPECT_GE(rec.timestamp_ns, 5000 + static_cast<int64_t>(last_base - 1));
+}
+
 TEST(Recovery, SegmentShorterThanHeaderIsQuarantined) {
   TempDir tmp;
   Fill(tmp.path(), 10);
