@@ -13,8 +13,11 @@
 namespace shortbus::engine {
 namespace {
 
+// The live word comes from a file that may be damaged: never trust it past
+// the mapping.
 uint64_t LoadCommittedEnd(const SegmentFile& f) {
-  return CommittedEnd(f.data()).load(std::memory_order_acquire);
+  const uint64_t end = CommittedEnd(f.data()).load(std::memory_order_acquire);
+  return std::clamp<uint64_t>(end, kSegmentDataOffset, f.size());
 }
 bool LoadSealed(const SegmentFile& f) { return SealedHint(f.data()).load(std::memory_order_acquire) != 0; }
 
@@ -61,6 +64,7 @@ absl::Status Reader::OpenSegment(size_t index) {
   cur_base_ = base;
   off_ = kSegmentDataOffset;
   expected_seq_ = base;
+  resyncing_ = false;
   return absl::OkStatus();
 }
 
@@ -167,29 +171,40 @@ absl::Status Reader::SeekToLast() {
   return absl::OkStatus();
 }
 
-absl::Status Reader::Resync(uint64_t bad_off, const char* why) {
+bool Reader::ContinueResync() {
   const uint64_t end = LoadCommittedEnd(cur_);
-  const uint64_t bad_seq = expected_seq_;
-  // Look for the next whole frame with a later sequence, 8 bytes at a time.
-  for (uint64_t off = bad_off + kFrameAlign; off + kFrameHeaderSize <= end; off += kFrameAlign) {
+  for (uint64_t off = resync_scan_from_; off + kFrameHeaderSize <= end; off += kFrameAlign) {
     FrameView f;
-    if (DecodeFrame(cur_.data() + off, end - off, &f) == FrameStatus::kOk && f.sequence > bad_seq) {
+    if (DecodeFrame(cur_.data() + off, end - off, &f) == FrameStatus::kOk && f.sequence > resync_bad_seq_) {
       off_ = off;
       expected_seq_ = f.sequence;
-      return absl::DataLossError(absl::StrCat("segment ", cur_.path(), " offset ", bad_off, ": ", why,
-                                              "; sequences ", bad_seq, "..", f.sequence - 1,
-                                              " skipped"));
+      resyncing_ = false;
+      return true;
     }
   }
-  off_ = end;
+  // New frames start at or after today's committed end: scan only those next time.
+  resync_scan_from_ = std::max(resync_scan_from_, AlignUp(end, kFrameAlign));
+  return false;
+}
+
+absl::Status Reader::Resync(uint64_t bad_off, const char* why) {
+  resyncing_ = true;
+  resync_bad_seq_ = expected_seq_;
+  resync_scan_from_ = bad_off + kFrameAlign;
+  const std::string where = absl::StrCat("segment ", cur_.path(), " offset ", bad_off, ": ", why);
+  if (ContinueResync()) {
+    return absl::DataLossError(
+        absl::StrCat(where, "; sequences ", resync_bad_seq_, "..", expected_seq_ - 1, " skipped"));
+  }
   if (LoadSealed(cur_)) {
     // The segment's remaining frames are unreadable: let Next move on.
-    return absl::DataLossError(absl::StrCat("segment ", cur_.path(), " offset ", bad_off, ": ", why,
-                                            "; rest of segment from sequence ", bad_seq,
-                                            " skipped"));
+    resyncing_ = false;
+    off_ = LoadCommittedEnd(cur_);
+    return absl::DataLossError(
+        absl::StrCat(where, "; rest of segment from sequence ", resync_bad_seq_, " skipped"));
   }
-  return absl::DataLossError(
-      absl::StrCat("segment ", cur_.path(), " offset ", bad_off, ": ", why, " at sequence ", bad_seq));
+  // The active segment: later frames may still come; Next looks for them.
+  return absl::DataLossError(absl::StrCat(where, " at sequence ", resync_bad_seq_));
 }
 
 absl::Status Reader::Next(Record* out) {
@@ -200,6 +215,19 @@ absl::Status Reader::Next(Record* out) {
     }
     const uint64_t first = meta_.first_seq();
     if (min_seq_ < first) min_seq_ = first;
+    if (resyncing_) {
+      const uint64_t bad_seq = resync_bad_seq_;
+      if (ContinueResync()) {
+        if (expected_seq_ > bad_seq + 1) {
+          return absl::DataLossError(absl::StrCat("segment ", cur_.path(), ": sequences ", bad_seq + 1, "..",
+                                                  expected_seq_ - 1, " skipped after damage"));
+        }
+        continue;
+      }
+      if (!LoadSealed(cur_)) return absl::OutOfRangeError("");
+      resyncing_ = false;
+      off_ = LoadCommittedEnd(cur_);
+    }
     const uint64_t end = LoadCommittedEnd(cur_);
     if (off_ < end) {
       const char* p = cur_.data() + off_;
@@ -215,9 +243,18 @@ absl::Status Reader::Next(Record* out) {
       FrameView f;
       FrameStatus st = DecodeFrame(p, end - off_, &f);
       if (st != FrameStatus::kOk) return Resync(off_, FrameStatusName(st));
-      if (f.sequence != expected_seq_) {
-        return Resync(off_, "frame out of sequence");
+      if (f.sequence > expected_seq_) {
+        // A whole frame further on: the ones between are missing. Report
+        // them; the next call serves this frame.
+        const uint64_t missing = expected_seq_;
+        expected_seq_ = f.sequence;
+        if (f.sequence > min_seq_) {  // some missing sequence was wanted
+          return absl::DataLossError(absl::StrCat("segment ", cur_.path(), " offset ", off_, ": sequences ",
+                                                  missing, "..", f.sequence - 1, " missing"));
+        }
+        continue;
       }
+      if (f.sequence < expected_seq_) return Resync(off_, "frame out of sequence");
       const uint64_t frame_off = off_;
       off_ += f.padded_len();
       expected_seq_ = f.sequence + 1;
@@ -251,14 +288,26 @@ absl::Status Reader::Next(Record* out) {
       return absl::OutOfRangeError("");
     }
     if (absl::Status s = RefreshSegments(); !s.ok()) return s;
-    auto it = std::upper_bound(bases_.begin(), bases_.end(), cur_base_);
+    auto it = std::upper_bound(bases_.begin(), bases_.end(), std::max(cur_base_, unreadable_base_));
     if (it == bases_.end()) return absl::OutOfRangeError("");
     const uint64_t want = expected_seq_;
+    const uint64_t candidate = *it;
+    SegmentFile previous = std::move(cur_);
+    const uint64_t previous_base = cur_base_;
     absl::Status s = OpenSegment(static_cast<size_t>(it - bases_.begin()));
     if (absl::IsNotFound(s)) {
       s = OpenSegmentFor(std::max(want, meta_.first_seq()));
     }
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      // Stay where we were, and look past this segment next time.
+      cur_ = std::move(previous);
+      cur_base_ = previous_base;
+      off_ = LoadCommittedEnd(cur_);
+      expected_seq_ = want;
+      unreadable_base_ = candidate;
+      return absl::DataLossError(absl::StrCat(s.message(), "; skipped"));
+    }
+    unreadable_base_ = 0;
     if (cur_base_ > want && cur_base_ > meta_.first_seq()) {
       return absl::DataLossError(absl::StrCat("sequences ", want, "..", cur_base_ - 1,
                                               " are missing before segment ", cur_.path()));
@@ -283,7 +332,9 @@ bool Reader::HasMore() {
     if (!RefreshSegments().ok()) return false;
     return !bases_.empty();
   }
-  return off_ < LoadCommittedEnd(cur_) || LoadSealed(cur_);
+  const uint64_t end = LoadCommittedEnd(cur_);
+  if (resyncing_) return end > resync_scan_from_ || LoadSealed(cur_);
+  return off_ < end || LoadSealed(cur_);
 }
 
 }  // namespace shortbus::engine

@@ -83,7 +83,10 @@ class Reader {
   absl::Status OpenSegmentFor(uint64_t seq);
   absl::Status OpenSegment(size_t index);
   bool HasMore();
+  // After a damaged frame: look for the next whole frame with a later
+  // sequence; in the active segment, keep looking as frames arrive.
   absl::Status Resync(uint64_t bad_off, const char* why);
+  bool ContinueResync();
 
   const std::string dir_;
   FileSystem* const fs_;
@@ -96,6 +99,10 @@ class Reader {
   uint64_t min_seq_ = 0;       // skip frames below this
   int64_t min_ts_ = 0;         // skip frames older than this
   std::string scratch_;        // decompressed payloads
+  bool resyncing_ = false;     // off_ is at a damaged frame of the active segment
+  uint64_t resync_bad_seq_ = 0;
+  uint64_t resync_scan_from_ = 0;
+  uint64_t unreadable_base_ = 0;  // a following segment that failed to open
 };
 
 }  // namespace shortbus::engine

@@ -4,7 +4,9 @@
 
 #include <thread>
 
+#include "engine/coding.h"
 #include "engine/log.h"
+#include "engine/segment_header.h"
 #include "tests/engine/test_util.h"
 
 namespace shortbus::engine {
@@ -192,6 +194,90 @@ TEST(Reader, RecordsCarryTheirPositionAndSeekBackToIt) {
   EXPECT_EQ(NextSeq(r.get()), 1234u);
   ASSERT_TRUE(r->SeekToPosition(all[3000].base, all[3000].off, 10).ok());  // frame after seq
   EXPECT_EQ(NextSeq(r.get()), 10u);
+}
+
+}  // namespace
+}  // namespace shortbus::engine
+
+namespace shortbus::engine {
+namespace {
+
+std::string SegPath(const std::string& dir, uint64_t base) { return dir + "/" + SegmentFileName(base); }
+
+// Regression (review finding 3): a damaged committed_end word is never
+// trusted past the mapping.
+TEST(ReaderDamage, CommittedEndPastTheFileIsClamped) {
+  testing::TempDir tmp;
+  { auto log = Build(tmp.path(), 50); ASSERT_TRUE(log->Close().ok()); }
+  std::string word(8, '\0');
+  EncodeFixed64(word.data(), uint64_t{64} << 20);  // in a 1 MiB file
+  testing::WriteFileAt(SegPath(tmp.path(), 1), kSegmentCommittedEndOffset, word);
+  auto r = *Reader::Open(tmp.path());
+  Record rec;
+  uint64_t ok = 0;
+  for (int i = 0; i < 200; ++i) {
+    absl::Status s = r->Next(&rec);
+    if (IsEndOfData(s)) break;
+    if (s.ok()) ++ok;
+  }
+  EXPECT_EQ(ok, 50u);
+}
+
+// Regression (review finding 4): after a damaged frame at the live end of the
+// active segment, a follower still gets every later frame.
+TEST(ReaderDamage, FollowerGetsFramesAppendedAfterADamagedOne) {
+  testing::TempDir tmp;
+  auto log = *Log::Open(tmp.path(), testing::SmallOptions());
+  for (uint64_t i = 1; i <= 3; ++i) ASSERT_TRUE(log->Append({"d", "", PayloadFor(i, 100), 0}).ok());
+  auto r = *Reader::Open(tmp.path());
+  Record rec;
+  ASSERT_TRUE(r->Next(&rec).ok());
+  ASSERT_TRUE(r->Next(&rec).ok());
+  const uint64_t off3 = rec.offset + rec.frame_bytes;
+  testing::WriteFileAt(SegPath(tmp.path(), 1), off3 + 60, "X");  // frame 3's payload
+  absl::Status s = r->Next(&rec);
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+  EXPECT_TRUE(IsEndOfData(r->Next(&rec)));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(r->WaitForData(absl::Milliseconds(5))));  // no busy loop
+  for (uint64_t i = 4; i <= 8; ++i) ASSERT_TRUE(log->Append({"d", "", PayloadFor(i, 100), 0}).ok());
+  ASSERT_TRUE(r->WaitForData(absl::Seconds(10)).ok());
+  for (uint64_t i = 4; i <= 8; ++i) {
+    s = r->Next(&rec);
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_EQ(rec.sequence, i);
+    EXPECT_EQ(rec.payload, PayloadFor(i, 100));
+  }
+}
+
+// Regression (review finding 5): a following segment that cannot be opened
+// is reported once and skipped; reading goes on and ends.
+TEST(ReaderDamage, UnreadableSegmentIsSkipped) {
+  testing::TempDir tmp;
+  { auto log = Build(tmp.path(), 5000); ASSERT_TRUE(log->Close().ok()); }
+  std::vector<uint64_t> bases;
+  for (const auto& n : testing::ListDir(tmp.path())) {
+    uint64_t b;
+    if (ParseSegmentFileName(n, &b)) bases.push_back(b);
+  }
+  ASSERT_GE(bases.size(), 3u);
+  testing::WriteFileAt(SegPath(tmp.path(), bases[1]), 0, "XXXXXXXX");  // magic
+  auto r = *Reader::Open(tmp.path());
+  Record rec;
+  uint64_t ok = 0, errors = 0, last = 0;
+  for (int i = 0; i < 20000; ++i) {
+    absl::Status s = r->Next(&rec);
+    if (IsEndOfData(s)) break;
+    if (!s.ok()) {
+      ++errors;
+      continue;
+    }
+    ++ok;
+    last = rec.sequence;
+  }
+  EXPECT_EQ(last, 5000u);
+  EXPECT_LE(errors, 2u);  // the bad segment, and the gap it leaves
+  EXPECT_GE(errors, 1u);
+  EXPECT_EQ(ok, 5000u - (bases[2] - bases[1]));
 }
 
 }  // namespace
