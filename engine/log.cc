@@ -31,7 +31,8 @@ Log::Impl::Impl(std::string dir, LogOptions options, StreamMeta meta)
 Log::Impl::~Impl() { (void)Close(); }
 
 void Log::Impl::Report(CorruptionReport r) {
-  if (!r.tail) ++recovery_.corruptions;
+  std::lock_guard<std::mutex> l(report_mu_);
+  if (!r.tail && recovering_) ++recovery_.corruptions;
   if (opt_.reporter) opt_.reporter(r);
 }
 
@@ -112,7 +113,7 @@ absl::Status Log::Impl::Roll() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint64_t> Log::Impl::WriteOne(const Message& msg, int64_t now) {
+absl::StatusOr<uint64_t> Log::Impl::CheckMessage(const Message& msg) const {
   if (msg.subject.empty()) return absl::InvalidArgumentError("empty subject");
   if (msg.subject.size() > kMaxSubjectLen) {
     return absl::InvalidArgumentError(
@@ -130,18 +131,29 @@ absl::StatusOr<uint64_t> Log::Impl::WriteOne(const Message& msg, int64_t now) {
                                                    " bytes does not fit a segment of ",
                                                    opt_.segment_size, " bytes"));
   }
-  if (lim.discard == DiscardPolicy::kNew) {
-    const uint64_t msgs = next_seq_ - first_seq_.load(std::memory_order_relaxed);
-    if (lim.max_msgs != 0 && msgs + 1 > lim.max_msgs) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("stream full: max_msgs ", lim.max_msgs, " reached (discard=new)"));
-    }
-    if (lim.max_bytes != 0 &&
-        retained_bytes_.load(std::memory_order_relaxed) + raw_frame > lim.max_bytes) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("stream full: max_bytes ", lim.max_bytes, " reached (discard=new)"));
-    }
+  return raw_frame;
+}
+
+absl::Status Log::Impl::CheckRoom(uint64_t msgs, uint64_t frame_bytes) const {
+  const RetentionLimits& lim = opt_.retention;
+  if (lim.discard != DiscardPolicy::kNew) return absl::OkStatus();
+  const uint64_t held = next_seq_ - first_seq_.load(std::memory_order_relaxed);
+  if (lim.max_msgs != 0 && held + msgs > lim.max_msgs) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("stream full: max_msgs ", lim.max_msgs, " reached (discard=new)"));
   }
+  if (lim.max_bytes != 0 && retained_bytes_.load(std::memory_order_relaxed) + frame_bytes > lim.max_bytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("stream full: max_bytes ", lim.max_bytes, " reached (discard=new)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Log::Impl::WriteOne(const Message& msg, int64_t now) {
+  absl::StatusOr<uint64_t> checked = CheckMessage(msg);
+  if (!checked.ok()) return checked.status();
+  const uint64_t raw_frame = *checked;
+  if (absl::Status s = CheckRoom(1, raw_frame); !s.ok()) return s;
   if (active_ == nullptr || active_->end + raw_frame > active_->file.size()) {
     Publish();  // what is written so far stays visible in the sealed segment
     if (absl::Status s = Roll(); !s.ok()) return s;
@@ -214,6 +226,21 @@ absl::StatusOr<uint64_t> Log::Impl::Append(const Message& msg) {
 absl::StatusOr<uint64_t> Log::Impl::AppendBatch(absl::Span<const Message> msgs) {
   if (absl::Status s = CheckFailed(); !s.ok()) return s;
   if (msgs.empty()) return absl::InvalidArgumentError("empty batch");
+  // All or nothing for what can be known before writing: every message is
+  // valid and, under discard=new, the whole batch fits.
+  uint64_t batch_bytes = 0;
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    absl::StatusOr<uint64_t> checked = CheckMessage(msgs[i]);
+    if (!checked.ok()) {
+      return absl::Status(checked.status().code(),
+                          absl::StrCat("message ", i, " of the batch: ", checked.status().message(),
+                                       "; nothing appended"));
+    }
+    batch_bytes += *checked;
+  }
+  if (absl::Status s = CheckRoom(msgs.size(), batch_bytes); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(s.message(), "; nothing of the batch appended"));
+  }
   const uint64_t first = next_seq_;
   const int64_t now = Now();  // one clock read stamps the whole batch
   for (size_t i = 0; i < msgs.size(); ++i) {

@@ -104,8 +104,9 @@ class Log {
   // Appends all of `msgs` in order with one publication, one syncer
   // wake-up and one clock read (messages without a timestamp share it);
   // returns the first sequence (the rest follow contiguously).
-  // All or nothing for the up-front checks; a disk-full while rolling to a
-  // new segment can leave a prefix appended: then the error says how many.
+  // All or nothing for what can be checked up front (every message valid;
+  // under discard=new, the whole batch fits). A disk full while rolling to a
+  // new segment can still leave a prefix appended: the error says how many.
   absl::StatusOr<uint64_t> AppendBatch(absl::Span<const Message> msgs);
 
   // Highest sequence known durable (see levels above).

@@ -38,35 +38,37 @@ void Log::Impl::Fail(const absl::Status& s) {
 }
 
 void Log::Impl::BackgroundLoop() {
+  // Deadlines on the monotonic clock: a wall clock stepped back must not
+  // stop syncs (the interval bounds what power loss can take).
+  using Clock = std::chrono::steady_clock;
   const bool interval = opt_.sync == SyncMode::kInterval;
-  absl::Time next_sync = absl::Now() + opt_.sync_interval;
-  absl::Time next_housekeeping = absl::Now() + kHousekeepingPeriod;
+  const auto sync_every = absl::ToChronoNanoseconds(opt_.sync_interval);
+  const auto housekeeping_every = absl::ToChronoNanoseconds(kHousekeepingPeriod);
+  Clock::time_point next_sync = Clock::now() + sync_every;
+  Clock::time_point next_housekeeping = Clock::now() + housekeeping_every;
   while (true) {
     bool do_sync = false;
     {
       std::unique_lock<std::mutex> l(bg_mu_);
-      absl::Time deadline = next_housekeeping;
+      Clock::time_point deadline = next_housekeeping;
       if (interval && next_sync < deadline) deadline = next_sync;
-      if (!stop_ && !sync_wanted_) {
-        bg_cv_.wait_for(l, absl::ToChronoNanoseconds(std::max(deadline - absl::Now(),
-                                                              absl::ZeroDuration())));
-      }
+      if (!stop_ && !sync_wanted_) bg_cv_.wait_until(l, deadline);
       if (stop_) return;
       do_sync = sync_wanted_;
       sync_wanted_ = false;
     }
     PrefaultAhead();
-    absl::Time now = absl::Now();
+    const Clock::time_point now = Clock::now();
     if (interval && now >= next_sync) {
       do_sync = true;
-      next_sync = now + opt_.sync_interval;
+      next_sync = now + sync_every;
     }
     if (do_sync && !failed_flag_.load(std::memory_order_acquire)) {
       if (absl::Status s = SyncNow(); !s.ok()) Fail(s);
     }
     PrepareNextSegment();
     if (now >= next_housekeeping) {
-      next_housekeeping = now + kHousekeepingPeriod;
+      next_housekeeping = now + housekeeping_every;
       EnforceRetention();
     }
   }
@@ -218,7 +220,7 @@ absl::Status Log::Impl::Sync() {
 }
 
 absl::Status Log::Impl::Close() {
-  if (closed_) return absl::OkStatus();
+  if (closed_) return close_status_;
   closed_ = true;
   {
     std::lock_guard<std::mutex> l(bg_mu_);
@@ -247,6 +249,7 @@ absl::Status Log::Impl::Close() {
   }
   if (!s.ok()) Fail(s);
   meta_.Release();
+  close_status_ = s;
   return s;
 }
 

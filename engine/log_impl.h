@@ -73,6 +73,10 @@ class Log::Impl {
   LogStats stats() const;
 
   // log.cc
+  // The padded frame size if `msg` can be appended at all.
+  absl::StatusOr<uint64_t> CheckMessage(const Message& msg) const;
+  // Under discard=new: whether `msgs` more messages of `frame_bytes` fit.
+  absl::Status CheckRoom(uint64_t msgs, uint64_t frame_bytes) const;
   // `now` (0 = read the clock) stamps a message that carries no timestamp.
   absl::StatusOr<uint64_t> WriteOne(const Message& msg, int64_t now);
   void Publish();
@@ -102,7 +106,7 @@ class Log::Impl {
   void ExpireForLimits();               // writer, discard=old
   void ExpireByAge();
   void DeleteExpiredSegments();
-  std::shared_ptr<Segment> SegmentStartingAt(uint64_t seq);
+  std::shared_ptr<Segment> SegmentStartingAtOrAfter(uint64_t seq);
 
   void Report(CorruptionReport r);
 
@@ -149,6 +153,10 @@ class Log::Impl {
   std::vector<std::shared_ptr<Segment>> sync_batch_;  // reused by SyncNow
 
   bool closed_ = false;
+  absl::Status close_status_;  // what the first Close returned
+
+  std::mutex report_mu_;  // reporter calls come from the writer and the background
+  bool recovering_ = false;  // Report counts into recovery_ only during Open
 };
 
 std::string SegmentPath(const std::string& dir, uint64_t base_seq);

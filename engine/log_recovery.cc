@@ -53,6 +53,11 @@ absl::Status Log::Impl::UnsealForAppend(Segment* seg) {
 }
 
 absl::Status Log::Impl::Recover() {
+  recovering_ = true;
+  struct Done {
+    bool* flag;
+    ~Done() { *flag = false; }
+  } done{&recovering_};
   absl::StatusOr<std::vector<std::string>> names = fs_->List(dir_);
   if (!names.ok()) return names.status();
   std::vector<Found> found;

@@ -12,10 +12,10 @@
 
 namespace shortbus::engine {
 
-std::shared_ptr<Segment> Log::Impl::SegmentStartingAt(uint64_t seq) {
+std::shared_ptr<Segment> Log::Impl::SegmentStartingAtOrAfter(uint64_t seq) {
   std::lock_guard<std::mutex> l(mu_);
   for (const auto& seg : segments_) {
-    if (seg->base_seq == seq) return seg;
+    if (seg->base_seq >= seq) return seg;
   }
   return nullptr;
 }
@@ -39,10 +39,14 @@ void Log::Impl::Expire(const ExpiryRule& rule) {
   while (first <= last) {
     if (cursor_seg_ == nullptr || (cursor_seg_->sealed.load(std::memory_order_acquire) &&
                                    first > cursor_seg_->last_seq)) {
-      std::shared_ptr<Segment> next = SegmentStartingAt(first);
-      if (next == nullptr) break;  // a gap left by corruption: stop expiring here
+      std::shared_ptr<Segment> next = SegmentStartingAtOrAfter(first);
+      if (next == nullptr) break;
+      // Past a gap left by corruption (reported at open) the stream goes on
+      // at the next segment: the missing sequences count as gone.
+      first = std::max(first, next->base_seq);
       cursor_seg_ = std::move(next);
       cursor_off_ = kSegmentDataOffset;
+      continue;
     }
     Segment* seg = cursor_seg_.get();
     const uint64_t retained = retained_bytes_.load(std::memory_order_relaxed);

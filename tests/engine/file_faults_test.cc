@@ -117,6 +117,7 @@ TEST(FileFaults, FailedSyncFailsTheLogAndNeverClaimsDurability) {
   EXPECT_THAT(std::string(a.status().message()), HasSubstr("must be reopened"));
   fs.sync_fails = false;
   EXPECT_FALSE(log->Close().ok());
+  EXPECT_FALSE(log->Close().ok());  // a second Close does not pretend all is well
   log.reset();
   // Reopening recovers what is on disk.
   auto again = Log::Open(tmp.path(), o);

@@ -325,3 +325,38 @@ TEST(Log, RollsWhileTheNextSegmentIsBeingPreparedNeverWedge) {
 
 }  // namespace
 }  // namespace shortbus::engine
+
+namespace shortbus::engine {
+namespace {
+
+// Regression (review finding 9): a batch with one bad message appends none.
+TEST(Log, BatchWithABadMessageAppendsNothing) {
+  testing::TempDir tmp;
+  LogOptions o = testing::SmallOptions();
+  o.retention.max_msg_size = 100;
+  auto log = *Log::Open(tmp.path(), o);
+  std::vector<Message> batch = {{"a", "", "ok", 0}, {"b", "", "ok", 0}, {"c", "", std::string(200, 'x'), 0}};
+  absl::StatusOr<uint64_t> s = log->AppendBatch(batch);
+  EXPECT_TRUE(absl::IsInvalidArgument(s.status())) << s.status();
+  EXPECT_THAT(std::string(s.status().message()), ::testing::HasSubstr("message 2 of the batch"));
+  EXPECT_EQ(log->last_seq(), 0u);
+  batch[2] = {"", "", "x", 0};
+  EXPECT_FALSE(log->AppendBatch(batch).ok());
+  EXPECT_EQ(log->last_seq(), 0u);
+}
+
+TEST(Log, BatchThatDoesNotFitUnderDiscardNewAppendsNothing) {
+  testing::TempDir tmp;
+  LogOptions o = testing::SmallOptions();
+  o.retention.max_msgs = 5;
+  o.retention.discard = DiscardPolicy::kNew;
+  auto log = *Log::Open(tmp.path(), o);
+  std::vector<Message> three(3, Message{"a", "", "x", 0});
+  ASSERT_TRUE(log->AppendBatch(three).ok());
+  absl::StatusOr<uint64_t> s = log->AppendBatch(three);
+  EXPECT_TRUE(absl::IsResourceExhausted(s.status())) << s.status();
+  EXPECT_EQ(log->last_seq(), 3u);
+}
+
+}  // namespace
+}  // namespace shortbus::engine

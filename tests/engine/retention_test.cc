@@ -190,3 +190,34 @@ TEST(Retention, DeletingASegmentNeverPullsItFromAReader) {
 
 }  // namespace
 }  // namespace shortbus::engine
+
+namespace shortbus::engine {
+namespace {
+
+// Regression (review finding 6): a gap left by a quarantined segment does
+// not stop retention for good.
+TEST(Retention, ExpiryCrossesAGapLeftByCorruption) {
+  testing::TempDir tmp;
+  {
+    auto log = *Log::Open(tmp.path(), testing::SmallOptions());
+    for (uint64_t i = 1; i <= 9; ++i) ASSERT_TRUE(log->Append({"g", "", testing::PayloadFor(i, 400000), 0}).ok());
+    ASSERT_TRUE(log->Close().ok());
+  }
+  std::vector<uint64_t> bases;
+  for (const auto& n : testing::ListDir(tmp.path())) {
+    uint64_t b;
+    if (ParseSegmentFileName(n, &b)) bases.push_back(b);
+  }
+  ASSERT_GE(bases.size(), 4u);
+  testing::WriteFileAt(tmp.Sub(SegmentFileName(bases[1])), 0, "XXXXXXXX");  // quarantined at open
+  LogOptions o = testing::SmallOptions();
+  o.retention.max_msgs = 2;
+  auto log = *Log::Open(tmp.path(), o);
+  for (int i = 0; i < 12; ++i) ASSERT_TRUE(log->Append({"g", "", testing::PayloadFor(100 + i, 400000), 0}).ok());
+  log->EnforceRetention();
+  EXPECT_EQ(log->stats().msgs, 2u);
+  EXPECT_LE(CountSegments(tmp.path()), 2u);
+}
+
+}  // namespace
+}  // namespace shortbus::engine
