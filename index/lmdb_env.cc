@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -116,6 +117,7 @@ MDB_dbi LmdbEnv::db(std::string_view name) const {
 }
 
 absl::Status LmdbEnv::Grow() {
+  std::unique_lock<std::shared_mutex> l(resize_mu_);  // no transaction of ours is active
   const uint64_t next = map_size_ * 2;
   if (int rc = mdb_env_set_mapsize(env_, next); rc != 0) {
     return LmdbStatus(rc, absl::StrCat("grow index map of ", dir_, " to ", next, " bytes"));
@@ -126,13 +128,24 @@ absl::Status LmdbEnv::Grow() {
   return absl::OkStatus();
 }
 
+absl::Status LmdbEnv::AdoptMapSize() {
+  // Another process grew the map: take its size (set_mapsize(0)).
+  std::unique_lock<std::shared_mutex> l(resize_mu_);
+  if (int rc = mdb_env_set_mapsize(env_, 0); rc != 0) return LmdbStatus(rc, "adopt map size");
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  map_size_ = info.me_mapsize;
+  return absl::OkStatus();
+}
+
 absl::Status LmdbEnv::Write(const std::function<absl::Status(MDB_txn*)>& fn) {
   for (int attempt = 0; attempt < 40; ++attempt) {
+    std::shared_lock<std::shared_mutex> held(resize_mu_);
     MDB_txn* txn = nullptr;
     if (int rc = mdb_txn_begin(env_, nullptr, 0, &txn); rc != 0) {
       if (rc == MDB_MAP_RESIZED) {
-        // Another process grew the map: adopt its size (set_mapsize(0)).
-        if (int r2 = mdb_env_set_mapsize(env_, 0); r2 != 0) return LmdbStatus(r2, "adopt map size");
+        held.unlock();
+        if (absl::Status a = AdoptMapSize(); !a.ok()) return a;
         continue;
       }
       return LmdbStatus(rc, absl::StrCat("begin write transaction on ", dir_));
@@ -147,16 +160,20 @@ absl::Status LmdbEnv::Write(const std::function<absl::Status(MDB_txn*)>& fn) {
     }
     const bool map_full = rc == MDB_MAP_FULL || absl::IsAborted(s);
     if (!map_full) return s.ok() ? LmdbStatus(rc, absl::StrCat("commit on ", dir_)) : s;
+    held.unlock();
     if (absl::Status g = Grow(); !g.ok()) return g;
   }
   return absl::ResourceExhaustedError(absl::StrCat("index ", dir_, " keeps running out of map space"));
 }
 
 absl::Status LmdbEnv::Read(const std::function<absl::Status(MDB_txn*)>& fn) const {
+  std::shared_lock<std::shared_mutex> held(resize_mu_);
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
   if (rc == MDB_MAP_RESIZED) {
-    if (int r2 = mdb_env_set_mapsize(env_, 0); r2 != 0) return LmdbStatus(r2, "adopt map size");
+    held.unlock();
+    if (absl::Status a = const_cast<LmdbEnv*>(this)->AdoptMapSize(); !a.ok()) return a;
+    held.lock();
     rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
   }
   if (rc != 0) return LmdbStatus(rc, absl::StrCat("begin read transaction on ", dir_));

@@ -19,9 +19,9 @@
 // (locked) -> Unavailable; others -> Internal. Messages name the path and
 // mdb_strerror's text.
 //
-// Threading: Write() from one thread at a time (LMDB allows one write
-// transaction); Read() from any thread (MDB_NOTLS: a read transaction is not
-// tied to its thread). Nothing across fork().
+// Threading: Write() and Read() from any thread; LMDB runs one write
+// transaction at a time (others wait) and any number of readers (MDB_NOTLS:
+// a read transaction is not tied to its thread). Nothing across fork().
 #ifndef SHORTBUS_INDEX_LMDB_ENV_H_
 #define SHORTBUS_INDEX_LMDB_ENV_H_
 
@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 
@@ -83,11 +84,15 @@ class LmdbEnv {
  private:
   LmdbEnv(std::string dir, MDB_env* env, uint64_t map_size);
   absl::Status Grow();
+  absl::Status AdoptMapSize();
 
   const std::string dir_;
   MDB_env* env_;
   uint64_t map_size_;
   int stale_readers_cleared_ = 0;
+  // mdb_env_set_mapsize needs no transaction active in the process: every
+  // transaction holds this shared, growing the map holds it exclusive.
+  mutable std::shared_mutex resize_mu_;
   std::string db_names_[16];
   MDB_dbi dbis_[16] = {};
   unsigned ndbs_ = 0;
