@@ -53,6 +53,12 @@ class Reader {
   // files (deleted segment, another frame there) falls back to
   // SeekToSequence(seq); the result is the same either way.
   absl::Status SeekToPosition(uint64_t segment_base, uint64_t offset, uint64_t seq);
+  // From the current position, skips records older than ts_ns (after a
+  // SeekToPosition from a time index entry).
+  absl::Status SkipOlderThan(int64_t ts_ns) {
+    min_ts_ = ts_ns;
+    return absl::OkStatus();
+  }
   // Positions before the first record with timestamp >= ts_ns (timestamps
   // never decrease within a stream).
   absl::Status SeekToTime(int64_t ts_ns);

@@ -78,6 +78,11 @@ class StreamIndex {
   absl::StatusOr<SubjectState> Subject(std::string_view subject) const;
 
   const IndexProgress& progress() const { return committed_; }
+  // Calls fn(subject, state) for every subject known (committed or pending).
+  template <typename Fn>
+  void ForEachSubject(Fn fn) const {
+    for (const auto& [subject, hot] : subjects_) fn(subject, hot.state);
+  }
 
   // Deletes every entry of this stream (for a rebuild) in `txn`, and
   // forgets the in-memory state.

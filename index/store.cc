@@ -1,0 +1,295 @@
+#include "index/store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "engine/clock.h"
+#include "engine/file_system.h"
+
+namespace shortbus::index {
+namespace {
+
+engine::LogOptions LogOptionsFor(const StreamConfig& c, const StoreOptions& o, bool create) {
+  engine::LogOptions lo;
+  lo.segment_size = c.segment_size;
+  lo.sync = c.sync;
+  lo.sync_interval = c.sync_interval;
+  lo.retention = c.retention;
+  lo.compression = c.compression;
+  lo.create_if_missing = create;
+  lo.reporter = o.reporter;
+  lo.clock = o.clock;
+  return lo;
+}
+
+// Takes flock(LOCK_EX) on <dir>/LOCK and writes our pid into it.
+absl::StatusOr<int> LockDataDir(const std::string& dir) {
+  const std::string path = dir + "/LOCK";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return engine::ErrnoStatus(errno, "open", path);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char buf[32] = {};
+    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    ::close(fd);
+    std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "?";
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+    return absl::UnavailableError(absl::StrCat("data directory ", dir, " is in use by pid ", pid));
+  }
+  const std::string pid = absl::StrCat(::getpid(), "\n");
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    absl::Status s = engine::ErrnoStatus(errno, "write", path);
+    ::close(fd);
+    return s;
+  }
+  return fd;
+}
+
+}  // namespace
+
+// ---- StoredStream ----
+
+absl::StatusOr<uint64_t> StoredStream::Append(const engine::Message& msg, const AppendExpect& expect) {
+  if (expect.last_seq.has_value() && *expect.last_seq != log_->last_seq()) {
+    return absl::FailedPreconditionError(absl::StrCat("wrong last sequence: ", log_->last_seq()));
+  }
+  auto it = last_by_subject_.find(absl::string_view(msg.subject.data(), msg.subject.size()));
+  if (expect.last_subject_seq.has_value()) {
+    const uint64_t actual = it == last_by_subject_.end() ? 0 : it->second;
+    if (*expect.last_subject_seq != actual) {
+      return absl::FailedPreconditionError(absl::StrCat("wrong last sequence: ", actual));
+    }
+  }
+  absl::StatusOr<uint64_t> seq = log_->Append(msg);
+  if (!seq.ok()) return seq;
+  if (it == last_by_subject_.end()) {
+    last_by_subject_.emplace(std::string(msg.subject), *seq);
+  } else {
+    it->second = *seq;
+  }
+  return seq;
+}
+
+uint64_t StoredStream::LastSequenceOf(std::string_view subject) const {
+  auto it = last_by_subject_.find(absl::string_view(subject.data(), subject.size()));
+  return it == last_by_subject_.end() ? 0 : it->second;
+}
+
+absl::Status StoredStream::Seek(engine::Reader* reader, uint64_t seq) const {
+  absl::StatusOr<IndexPosition> pos = index_->SeekSequence(seq);
+  if (!pos.ok()) {
+    if (!absl::IsNotFound(pos.status())) return pos.status();
+    return reader->SeekToSequence(seq);
+  }
+  return reader->SeekToPosition(pos->segment_base, pos->offset, seq);
+}
+
+absl::Status StoredStream::SeekTime(engine::Reader* reader, int64_t ts_ns) const {
+  absl::StatusOr<IndexPosition> pos = index_->SeekTime(ts_ns);
+  if (!pos.ok()) {
+    if (!absl::IsNotFound(pos.status())) return pos.status();
+    return reader->SeekToTime(ts_ns);  // before the first entry: from the start
+  }
+  if (absl::Status s = reader->SeekToPosition(pos->segment_base, pos->offset, pos->seq); !s.ok()) return s;
+  return reader->SkipOlderThan(ts_ns);
+}
+
+void StoredStream::SetDurableCallback(std::function<void(uint64_t)> cb) {
+  std::lock_guard<std::mutex> l(cb_mu_);
+  durable_cb_ = std::move(cb);
+}
+
+absl::Status StoredStream::CatchUp(uint64_t durable_seq) {
+  std::lock_guard<std::mutex> l(index_mu_);
+  const IndexProgress& p = index_->progress();
+  if (p.indexed_seq >= durable_seq) return absl::OkStatus();
+  if (index_reader_ == nullptr) {
+    absl::StatusOr<std::unique_ptr<engine::Reader>> r = engine::Reader::Open(log_->dir());
+    if (!r.ok()) return r.status();
+    index_reader_ = std::move(*r);
+  }
+  absl::Status s = p.indexed_seq == 0
+                       ? index_reader_->SeekToSequence(1)
+                       : index_reader_->SeekToPosition(p.segment_base, p.next_offset, p.indexed_seq + 1);
+  if (!s.ok()) return s;
+  engine::Record rec;
+  while (true) {
+    s = index_reader_->Next(&rec);
+    if (engine::IsEndOfData(s)) break;
+    if (!s.ok()) {
+      if (absl::IsDataLoss(s)) continue;  // reported by the log's own checks; index what is readable
+      return s;
+    }
+    if (rec.sequence > durable_seq) break;  // not durable yet: the next sync brings it
+    index_->Add(rec);
+  }
+  if (!index_->has_pending()) return absl::OkStatus();
+  s = env_->Write([&](MDB_txn* txn) { return index_->WriteBatch(txn); });
+  if (s.ok()) s = env_->Sync();
+  if (!s.ok()) {
+    index_->Abandon();
+    return s;
+  }
+  index_->Committed();
+  const uint64_t indexed = index_->progress().indexed_seq;
+  indexed_seq_.store(indexed, std::memory_order_release);
+  std::function<void(uint64_t)> cb;
+  {
+    std::lock_guard<std::mutex> cl(cb_mu_);
+    cb = durable_cb_;
+  }
+  if (cb) cb(indexed);
+  return absl::OkStatus();
+}
+
+// ---- Store ----
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir, const StoreOptions& options) {
+  if (absl::Status s = engine::DefaultFileSystem()->CreateDir(data_dir + "/streams"); !s.ok()) return s;
+  std::unique_ptr<Store> store(new Store());
+  store->dir_ = data_dir;
+  store->options_ = options;
+  absl::StatusOr<int> lock = LockDataDir(data_dir);
+  if (!lock.ok()) return lock.status();
+  store->lock_fd_ = *lock;
+  absl::StatusOr<std::unique_ptr<LmdbEnv>> env =
+      LmdbEnv::Open(data_dir + "/index", options.env, {kStreamsDb, kSeqDb, kTimeDb, kSubjectsDb, kProgressDb});
+  if (!env.ok()) return env.status();
+  store->env_ = std::move(*env);
+  absl::StatusOr<std::vector<CatalogEntry>> entries = CatalogList(*store->env_);
+  if (!entries.ok()) return entries.status();
+  for (const CatalogEntry& e : *entries) {
+    absl::StatusOr<StoredStream*> s = store->OpenStream(e, false);
+    if (!s.ok()) return s.status();
+  }
+  return store;
+}
+
+absl::StatusOr<StoredStream*> Store::OpenStream(const CatalogEntry& entry, bool create) {
+  auto stream = std::unique_ptr<StoredStream>(new StoredStream());
+  stream->entry_ = entry;
+  stream->env_ = env_.get();
+  stream->reporter_ = options_.reporter;
+  absl::StatusOr<std::unique_ptr<engine::Log>> log =
+      engine::Log::Open(absl::StrCat(dir_, "/streams/", entry.config.name), LogOptionsFor(entry.config, options_, create));
+  if (!log.ok()) return log.status();
+  stream->log_ = std::move(*log);
+  stream->index_ = std::make_unique<StreamIndex>(env_.get(), entry.stream_no, options_.sparse_bytes);
+  if (absl::Status s = stream->index_->Load(); !s.ok()) return s;
+  if (stream->index_->progress().indexed_seq > stream->log_->last_seq()) {
+    // The index describes more than the log holds (the log lost data to
+    // corruption since): rebuild this stream's part.
+    if (options_.reporter) {
+      options_.reporter({stream->log_->dir(), 0, 0,
+                         absl::StrCat("index claims sequence ", stream->index_->progress().indexed_seq,
+                                      " beyond the log's last ", stream->log_->last_seq(), "; reindexing"),
+                         false});
+    }
+    absl::Status s = env_->Write([&](MDB_txn* txn) { return stream->index_->DropAll(txn); });
+    if (!s.ok()) return s;
+  }
+  // Open made the whole log durable: index all of it that is missing.
+  if (absl::Status s = stream->CatchUp(stream->log_->durable_seq()); !s.ok()) return s;
+  stream->indexed_seq_.store(stream->index_->progress().indexed_seq, std::memory_order_release);
+  stream->index_->ForEachSubject([&](const std::string& subject, const SubjectState& st) {
+    stream->last_by_subject_[subject] = st.last_seq;
+  });
+  StoredStream* raw = stream.get();
+  raw->log_->SetDurableCallback([raw](uint64_t durable) {
+    if (absl::Status s = raw->CatchUp(durable); !s.ok() && raw->reporter_) {
+      raw->reporter_({raw->log_->dir(), 0, 0, absl::StrCat("indexing failed (seeks fall back to scans): ", s.message()),
+                      false});
+    }
+  });
+  std::lock_guard<std::mutex> l(mu_);
+  streams_[entry.config.name] = std::move(stream);
+  return raw;
+}
+
+absl::StatusOr<StoredStream*> Store::CreateStream(const StreamConfig& config) {
+  if (absl::Status s = ValidateStreamName(config.name); !s.ok()) return s;
+  if (StoredStream* existing = Find(config.name); existing != nullptr) {
+    if (existing->entry().config == config) return existing;
+    return absl::AlreadyExistsError(absl::StrCat("stream ", config.name, " already exists with another configuration"));
+  }
+  engine::LogOptions lo = LogOptionsFor(config, options_, true);
+  if (absl::Status s = engine::ValidateLogOptions(lo); !s.ok()) return s;
+  absl::StatusOr<CatalogEntry> entry;
+  const int64_t now = options_.clock ? options_.clock() : engine::WallClockNs();
+  absl::Status s = env_->Write([&](MDB_txn* txn) {
+    entry = CatalogAdd(env_.get(), txn, config, now);
+    return entry.status();
+  });
+  if (s.ok()) s = env_->Sync();
+  if (!s.ok()) return s;
+  return OpenStream(*entry, true);
+}
+
+StoredStream* Store::Find(const std::string& name) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = streams_.find(name);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+std::vector<std::string> Store::Names() const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<std::string> names;
+  for (const auto& [name, s] : streams_) names.push_back(name);
+  return names;
+}
+
+absl::Status Store::DeleteStream(const std::string& name) {
+  std::unique_ptr<StoredStream> stream;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = streams_.find(name);
+    if (it == streams_.end()) return absl::NotFoundError(absl::StrCat("no stream ", name));
+    stream = std::move(it->second);
+    streams_.erase(it);
+  }
+  (void)stream->log_->Close();  // its files go next; a failed final sync does not matter
+  const std::string dir = stream->log_->dir();
+  absl::Status s = env_->Write([&](MDB_txn* txn) -> absl::Status {
+    if (absl::Status d = stream->index_->DropAll(txn); !d.ok()) return d;
+    return CatalogRemove(env_.get(), txn, name);
+  });
+  if (s.ok()) s = env_->Sync();
+  if (!s.ok()) return s;
+  stream.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("remove ", dir, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+absl::Status Store::Close() {
+  if (closed_) return absl::OkStatus();
+  closed_ = true;
+  absl::Status first;
+  std::map<std::string, std::unique_ptr<StoredStream>> streams;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    streams.swap(streams_);
+  }
+  for (auto& [name, stream] : streams) {
+    absl::Status s = stream->log_->Close();  // its final sync indexes the rest
+    if (s.ok()) s = stream->CatchUp(stream->log_->durable_seq());
+    if (!s.ok() && first.ok()) first = s;
+  }
+  streams.clear();
+  if (env_ != nullptr) {
+    if (absl::Status s = env_->Sync(); !s.ok() && first.ok()) first = s;
+  }
+  if (lock_fd_ >= 0) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+  }
+  return first;
+}
+
+Store::~Store() { (void)Close(); }
+
+}  // namespace shortbus::index

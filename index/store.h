@@ -1,0 +1,136 @@
+// A data directory: the stream catalogue, each stream's log, and the index
+// over them. What the server uses; also usable without it.
+//
+// Layout: <data>/LOCK (flock: one Store per data directory), <data>/index/
+// (the LMDB environment), <data>/streams/<name>/ (each stream's log).
+//
+// Commit ordering (docs/architecture.md): the index only ever describes
+// durable log data. After each sync of a stream's log (its durable
+// callback, on the log's background thread) the newly durable frames are
+// read back from the mapping and indexed in one LMDB write transaction,
+// which is then synced; only then does the stream's own durable callback
+// report the new sequence. At open, the index catches up with whatever the
+// log has that it has not indexed (the work of a crash between the log sync
+// and the index commit); an index that claims more than the log holds is
+// rebuilt for that stream.
+#ifndef SHORTBUS_INDEX_STORE_H_
+#define SHORTBUS_INDEX_STORE_H_
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "engine/log.h"
+#include "engine/reader.h"
+#include "index/catalog.h"
+#include "index/lmdb_env.h"
+#include "index/stream_index.h"
+
+namespace shortbus::index {
+
+struct StoreOptions {
+  uint64_t sparse_bytes = 4096;  // index granularity (stream_index.h)
+  EnvOptions env;
+  engine::CorruptionReporter reporter;  // log recovery and indexing problems
+  std::function<int64_t()> clock;       // empty = CLOCK_REALTIME
+};
+
+// Optimistic concurrency for event sourcing (NATS' Nats-Expected-* headers).
+struct AppendExpect {
+  std::optional<uint64_t> last_seq;          // the stream's last sequence must be this
+  std::optional<uint64_t> last_subject_seq;  // the subject's last sequence (0: none yet)
+};
+
+class StoredStream {
+ public:
+  const CatalogEntry& entry() const { return entry_; }
+  engine::Log& log() { return *log_; }
+  std::string dir() const { return log_->dir(); }
+
+  // Writer thread only (one at a time, as Log::Append). A failed
+  // expectation is FailedPrecondition "wrong last sequence: N" (N the actual
+  // one); nothing is appended then.
+  absl::StatusOr<uint64_t> Append(const engine::Message& msg, const AppendExpect& expect = {});
+  // Last sequence appended on `subject` (0: none), exact, including what is
+  // not yet durable. Writer thread only.
+  uint64_t LastSequenceOf(std::string_view subject) const;
+
+  // Position `reader` (opened on dir()) before sequence `seq`, or before the
+  // first record at or after `ts_ns`: one index lookup and a short scan.
+  absl::Status Seek(engine::Reader* reader, uint64_t seq) const;
+  absl::Status SeekTime(engine::Reader* reader, int64_t ts_ns) const;
+
+  // Everything up to here is durable in the log and committed in the index.
+  uint64_t indexed_seq() const { return indexed_seq_.load(std::memory_order_acquire); }
+  // Called after each index commit with the new indexed_seq (background
+  // thread). Set before appending.
+  void SetDurableCallback(std::function<void(uint64_t)> cb);
+
+ private:
+  friend class Store;
+  StoredStream() = default;
+  // Indexes what the log has made durable and the index has not seen.
+  absl::Status CatchUp(uint64_t durable_seq);
+
+  CatalogEntry entry_;
+  LmdbEnv* env_ = nullptr;
+  engine::CorruptionReporter reporter_;
+  std::unique_ptr<engine::Log> log_;
+  std::unique_ptr<StreamIndex> index_;
+  std::unique_ptr<engine::Reader> index_reader_;  // used under index_mu_
+  std::mutex index_mu_;
+  std::atomic<uint64_t> indexed_seq_{0};
+  std::mutex cb_mu_;
+  std::function<void(uint64_t)> durable_cb_;
+  absl::flat_hash_map<std::string, uint64_t> last_by_subject_;  // writer thread
+};
+
+class Store {
+ public:
+  // Opens (creating) the data directory: takes <data>/LOCK, opens the index
+  // and every stream in the catalogue, recovers each log and brings the
+  // index up to date with it.
+  // Errors: Unavailable (another process holds the data directory, with its
+  // pid), DataLoss/FailedPrecondition (index unreadable or of another
+  // format: `shortbus reindex`), and those of Log::Open.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& data_dir, const StoreOptions& options);
+  ~Store();
+
+  // Creates a stream. AlreadyExists if the name is taken with another
+  // configuration; the existing stream if the configuration is the same.
+  // InvalidArgument for a bad name or options.
+  absl::StatusOr<StoredStream*> CreateStream(const StreamConfig& config);
+  StoredStream* Find(const std::string& name);
+  std::vector<std::string> Names() const;
+  // Closes the stream, removes it from the catalogue and the index, and
+  // deletes its files.
+  absl::Status DeleteStream(const std::string& name);
+  // Closes every stream (syncing logs and index). Idempotent.
+  absl::Status Close();
+
+  LmdbEnv& env() { return *env_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  Store() = default;
+  absl::StatusOr<StoredStream*> OpenStream(const CatalogEntry& entry, bool create);
+
+  std::string dir_;
+  StoreOptions options_;
+  int lock_fd_ = -1;
+  std::unique_ptr<LmdbEnv> env_;
+  mutable std::mutex mu_;  // streams_
+  std::map<std::string, std::unique_ptr<StoredStream>> streams_;
+  bool closed_ = false;
+};
+
+}  // namespace shortbus::index
+
+#endif  // SHORTBUS_INDEX_STORE_H_

@@ -1,0 +1,239 @@
+#include "index/store.h"
+
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <random>
+
+#include "engine/segment_header.h"
+#include "tests/engine/test_util.h"
+
+namespace shortbus::index {
+namespace {
+
+using ::testing::HasSubstr;
+using engine::testing::PayloadFor;
+using engine::testing::TempDir;
+
+StreamConfig Config(const std::string& name, engine::SyncMode sync = engine::SyncMode::kNever) {
+  StreamConfig c;
+  c.name = name;
+  c.subjects = {name + ".>"};
+  c.segment_size = engine::kMinSegmentSize;
+  c.sync = sync;
+  return c;
+}
+
+struct Fixture {
+  TempDir tmp;
+  std::string data = tmp.Sub("data");
+  std::vector<engine::CorruptionReport> reports;
+  StoreOptions Options() {
+    StoreOptions o;
+    o.reporter = [this](const engine::CorruptionReport& r) { reports.push_back(r); };
+    return o;
+  }
+  std::unique_ptr<Store> Open() {
+    auto s = Store::Open(data, Options());
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+};
+
+struct Written {
+  std::vector<int64_t> ts;  // by sequence - 1
+  std::map<std::string, uint64_t> last;
+};
+
+Written Fill(StoredStream* s, uint64_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Written w;
+  for (uint64_t i = 1; i <= n; ++i) {
+    const std::string subject = "ORDERS.c" + std::to_string(rng() % 11);
+    absl::StatusOr<uint64_t> seq = s->Append({subject, "", PayloadFor(i, rng() % 700), 0});
+    EXPECT_TRUE(seq.ok()) << seq.status();
+    w.last[subject] = *seq;
+  }
+  auto r = *engine::Reader::Open(s->dir());
+  engine::Record rec;
+  while (r->Next(&rec).ok()) w.ts.push_back(rec.timestamp_ns);
+  return w;
+}
+
+void CheckSeeks(StoredStream* s, const Written& w, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  auto r = *engine::Reader::Open(s->dir());
+  engine::Record rec;
+  for (int i = 0; i < 200; ++i) {
+    const uint64_t seq = 1 + rng() % w.ts.size();
+    ASSERT_TRUE(s->Seek(r.get(), seq).ok());
+    ASSERT_TRUE(r->Next(&rec).ok());
+    ASSERT_EQ(rec.sequence, seq);
+    const int64_t t = w.ts[rng() % w.ts.size()] + static_cast<int64_t>(rng() % 3) - 1;
+    const uint64_t want = static_cast<uint64_t>(std::lower_bound(w.ts.begin(), w.ts.end(), t) - w.ts.begin()) + 1;
+    ASSERT_TRUE(s->SeekTime(r.get(), t).ok());
+    absl::Status st = r->Next(&rec);
+    if (want > w.ts.size()) {
+      ASSERT_TRUE(engine::IsEndOfData(st));
+    } else {
+      ASSERT_TRUE(st.ok()) << st;
+      ASSERT_EQ(rec.sequence, want) << "time " << t;
+    }
+  }
+}
+
+TEST(Store, StreamsIndexAndSubjectsSurviveReopen) {
+  Fixture f;
+  Written w;
+  {
+    auto store = f.Open();
+    StoredStream* s = *store->CreateStream(Config("ORDERS"));
+    w = Fill(s, 5000, 1);
+    ASSERT_TRUE(store->Close().ok());
+  }
+  auto store = f.Open();
+  EXPECT_EQ(store->Names(), std::vector<std::string>{"ORDERS"});
+  StoredStream* s = store->Find("ORDERS");
+  ASSERT_NE(s, nullptr);
+  EXPECT_TRUE(s->entry().config == Config("ORDERS"));
+  EXPECT_EQ(s->indexed_seq(), 5000u);
+  for (const auto& [subject, seq] : w.last) EXPECT_EQ(s->LastSequenceOf(subject), seq) << subject;
+  EXPECT_EQ(s->LastSequenceOf("ORDERS.never"), 0u);
+  CheckSeeks(s, w, 2);
+}
+
+TEST(Store, ExpectedLastSequencesRejectWithoutAppending) {
+  Fixture f;
+  auto store = f.Open();
+  StoredStream* s = *store->CreateStream(Config("EVENTS"));
+  ASSERT_TRUE(s->Append({"EVENTS.cart.1", "", "created", 0}, {.last_seq = 0, .last_subject_seq = 0}).ok());
+  ASSERT_TRUE(s->Append({"EVENTS.cart.2", "", "created", 0}, {.last_seq = std::nullopt, .last_subject_seq = 0}).ok());
+  absl::StatusOr<uint64_t> bad = s->Append({"EVENTS.cart.1", "", "paid", 0}, {.last_seq = std::nullopt, .last_subject_seq = 0});
+  EXPECT_TRUE(absl::IsFailedPrecondition(bad.status())) << bad.status();
+  EXPECT_EQ(bad.status().message(), "wrong last sequence: 1");
+  bad = s->Append({"EVENTS.cart.1", "", "paid", 0}, {.last_seq = 1, .last_subject_seq = std::nullopt});
+  EXPECT_EQ(bad.status().message(), "wrong last sequence: 2");
+  EXPECT_EQ(s->log().last_seq(), 2u);
+  EXPECT_EQ(*s->Append({"EVENTS.cart.1", "", "paid", 0}, {.last_seq = 2, .last_subject_seq = 1}), 3u);
+  EXPECT_EQ(s->LastSequenceOf("EVENTS.cart.1"), 3u);
+}
+
+// A crash between the log's sync and the index commit leaves the index
+// behind: the next open indexes the rest.
+TEST(Store, IndexBehindTheLogCatchesUpAtOpen) {
+  Fixture f;
+  Written w;
+  uint32_t stream_no = 0;
+  {
+    auto store = f.Open();
+    StoredStream* s = *store->CreateStream(Config("ORDERS"));
+    stream_no = s->entry().stream_no;
+    w = Fill(s, 4000, 3);
+    ASSERT_TRUE(store->Close().ok());
+  }
+  {
+    auto env = *LmdbEnv::Open(f.data + "/index", {}, {kStreamsDb, kSeqDb, kTimeDb, kSubjectsDb, kProgressDb});
+    StreamIndex idx(env.get(), stream_no);
+    ASSERT_TRUE(idx.Load().ok());
+    ASSERT_TRUE(env->Write([&](MDB_txn* txn) { return idx.DropAll(txn); }).ok());
+    ASSERT_TRUE(env->Sync().ok());
+  }
+  auto store = f.Open();
+  StoredStream* s = store->Find("ORDERS");
+  EXPECT_EQ(s->indexed_seq(), 4000u);
+  for (const auto& [subject, seq] : w.last) EXPECT_EQ(s->LastSequenceOf(subject), seq);
+  CheckSeeks(s, w, 4);
+}
+
+// An index that describes more than the log holds is rebuilt.
+TEST(Store, IndexAheadOfTheLogIsRebuilt) {
+  Fixture f;
+  {
+    auto store = f.Open();
+    StoredStream* s = *store->CreateStream(Config("ORDERS"));
+    Fill(s, 4000, 5);
+    ASSERT_TRUE(store->Close().ok());
+  }
+  // The log loses its last segment (a disk that dropped a file).
+  uint64_t last_base = 0;
+  for (const auto& n : engine::testing::ListDir(f.data + "/streams/ORDERS")) {
+    uint64_t b;
+    if (engine::ParseSegmentFileName(n, &b)) last_base = std::max(last_base, b);
+  }
+  ASSERT_GT(last_base, 1u);
+  std::filesystem::remove(f.data + "/streams/ORDERS/" + engine::SegmentFileName(last_base));
+  auto store = f.Open();
+  StoredStream* s = store->Find("ORDERS");
+  EXPECT_EQ(s->log().last_seq(), last_base - 1);
+  EXPECT_EQ(s->indexed_seq(), last_base - 1);
+  bool reindexed = false;
+  for (const auto& r : f.reports) reindexed |= r.reason.find("reindexing") != std::string::npos;
+  EXPECT_TRUE(reindexed);
+  auto r = *engine::Reader::Open(s->dir());
+  engine::Record rec;
+  ASSERT_TRUE(s->Seek(r.get(), last_base - 10).ok());
+  ASSERT_TRUE(r->Next(&rec).ok());
+  EXPECT_EQ(rec.sequence, last_base - 10);
+}
+
+TEST(Store, DurableCallbackComesAfterTheIndexCommit) {
+  Fixture f;
+  auto store = f.Open();
+  StoredStream* s = *store->CreateStream(Config("T", engine::SyncMode::kAlways));
+  std::atomic<uint64_t> seen{0};
+  std::atomic<bool> index_was_behind{false};
+  s->SetDurableCallback([&](uint64_t seq) {
+    if (s->indexed_seq() < seq) index_was_behind = true;
+    seen = seq;
+  });
+  uint64_t last = 0;
+  for (int i = 0; i < 500; ++i) last = *s->Append({"T.x", "", "m", 0});
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (seen.load() < last && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_EQ(seen.load(), last);
+  EXPECT_FALSE(index_was_behind.load());
+  EXPECT_GE(s->indexed_seq(), last);
+}
+
+TEST(Store, OneStorePerDataDirectory) {
+  Fixture f;
+  auto store = f.Open();
+  absl::StatusOr<std::unique_ptr<Store>> second = Store::Open(f.data, f.Options());
+  ASSERT_FALSE(second.ok());
+  EXPECT_TRUE(absl::IsUnavailable(second.status()));
+  EXPECT_THAT(std::string(second.status().message()), HasSubstr("in use by pid " + std::to_string(::getpid())));
+}
+
+TEST(Store, CreateIsIdempotentDeleteRemovesEverything) {
+  Fixture f;
+  auto store = f.Open();
+  StoredStream* a = *store->CreateStream(Config("A"));
+  EXPECT_EQ(*store->CreateStream(Config("A")), a);
+  StreamConfig other = Config("A");
+  other.retention.max_msgs = 5;
+  EXPECT_TRUE(absl::IsAlreadyExists(store->CreateStream(other).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(store->CreateStream(Config("../evil")).status()));
+  StreamConfig bad = Config("B");
+  bad.segment_size = 1000;
+  EXPECT_TRUE(absl::IsInvalidArgument(store->CreateStream(bad).status()));
+  const uint32_t first_no = a->entry().stream_no;
+  Fill(a, 100, 6);
+  ASSERT_TRUE(store->DeleteStream("A").ok());
+  EXPECT_FALSE(std::filesystem::exists(f.data + "/streams/A"));
+  EXPECT_TRUE(absl::IsNotFound(store->DeleteStream("A")));
+  StoredStream* again = *store->CreateStream(Config("A"));
+  EXPECT_NE(again->entry().stream_no, first_no);
+  EXPECT_EQ(again->log().last_seq(), 0u);
+  EXPECT_EQ(again->indexed_seq(), 0u);
+  ASSERT_TRUE(store->Close().ok());
+  store.reset();
+  store = f.Open();
+  EXPECT_EQ(store->Names(), std::vector<std::string>{"A"});
+}
+
+}  // namespace
+}  // namespace shortbus::index
