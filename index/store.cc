@@ -4,11 +4,13 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "engine/clock.h"
 #include "engine/file_system.h"
+#include "index/reindex.h"
 
 namespace shortbus::index {
 namespace {
@@ -26,8 +28,9 @@ engine::LogOptions LogOptionsFor(const StreamConfig& c, const StoreOptions& o, b
   return lo;
 }
 
-// Takes flock(LOCK_EX) on <dir>/LOCK and writes our pid into it.
-absl::StatusOr<int> LockDataDir(const std::string& dir) {
+}  // namespace
+
+absl::StatusOr<int> LockDataDirectory(const std::string& dir) {
   const std::string path = dir + "/LOCK";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return engine::ErrnoStatus(errno, "open", path);
@@ -48,7 +51,9 @@ absl::StatusOr<int> LockDataDir(const std::string& dir) {
   return fd;
 }
 
-}  // namespace
+void UnlockDataDirectory(int fd) {
+  if (fd >= 0) ::close(fd);
+}
 
 // ---- StoredStream ----
 
@@ -152,7 +157,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir, 
   std::unique_ptr<Store> store(new Store());
   store->dir_ = data_dir;
   store->options_ = options;
-  absl::StatusOr<int> lock = LockDataDir(data_dir);
+  absl::StatusOr<int> lock = LockDataDirectory(data_dir);
   if (!lock.ok()) return lock.status();
   store->lock_fd_ = *lock;
   absl::StatusOr<std::unique_ptr<LmdbEnv>> env =
@@ -161,6 +166,19 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir, 
   store->env_ = std::move(*env);
   absl::StatusOr<std::vector<CatalogEntry>> entries = CatalogList(*store->env_);
   if (!entries.ok()) return entries.status();
+  // A stream on disk that the catalogue does not know means a lost or
+  // replaced index: refuse, rather than serve a data directory with
+  // streams missing.
+  std::error_code ec;
+  for (const auto& d : std::filesystem::directory_iterator(data_dir + "/streams", ec)) {
+    const std::string name = d.path().filename().string();
+    const bool known = std::any_of(entries->begin(), entries->end(),
+                                   [&](const CatalogEntry& e) { return e.config.name == name; });
+    if (!known && std::filesystem::exists(d.path() / kStreamConfigFile, ec)) {
+      return absl::DataLossError(absl::StrCat("stream ", name, " is on disk but not in the index of ", data_dir,
+                                              " (index lost or replaced): run `shortbus reindex ", data_dir, "`"));
+    }
+  }
   for (const CatalogEntry& e : *entries) {
     absl::StatusOr<StoredStream*> s = store->OpenStream(e, false);
     if (!s.ok()) return s.status();
@@ -225,7 +243,10 @@ absl::StatusOr<StoredStream*> Store::CreateStream(const StreamConfig& config) {
   });
   if (s.ok()) s = env_->Sync();
   if (!s.ok()) return s;
-  return OpenStream(*entry, true);
+  absl::StatusOr<StoredStream*> stream = OpenStream(*entry, true);
+  if (!stream.ok()) return stream;
+  if (absl::Status w = WriteStreamConfigFile((*stream)->dir(), *entry); !w.ok()) return w;
+  return stream;
 }
 
 StoredStream* Store::Find(const std::string& name) {
@@ -283,10 +304,8 @@ absl::Status Store::Close() {
   if (env_ != nullptr) {
     if (absl::Status s = env_->Sync(); !s.ok() && first.ok()) first = s;
   }
-  if (lock_fd_ >= 0) {
-    ::close(lock_fd_);
-    lock_fd_ = -1;
-  }
+  UnlockDataDirectory(lock_fd_);
+  lock_fd_ = -1;
   return first;
 }
 

@@ -48,6 +48,12 @@ struct AppendExpect {
   std::optional<uint64_t> last_subject_seq;  // the subject's last sequence (0: none yet)
 };
 
+// Takes flock(LOCK_EX) on <dir>/LOCK and writes this pid into it; returns
+// the descriptor that holds it. Unavailable, naming the holder's pid, when
+// another process has the directory.
+absl::StatusOr<int> LockDataDirectory(const std::string& dir);
+void UnlockDataDirectory(int fd);
+
 class StoredStream {
  public:
   const CatalogEntry& entry() const { return entry_; }

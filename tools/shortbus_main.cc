@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "index/reindex.h"
 #include "tools/dump.h"
 #include "tools/verify.h"
 
@@ -21,6 +22,7 @@ constexpr char kUsage[] =
     "Offline verbs (on a data directory, with or without a running server):\n"
     "  verify DIR                          check every frame of every stream; exit 0 clean, 1 problems\n"
     "  dump DIR STREAM [--from SEQ] [--json]  print a stream's records; exit 2 when there are none\n"
+    "  reindex DIR                         rebuild DIR's index from its logs (no server running)\n"
     "\n"
     "The verbs that talk to shortbusd (pub, sub, req, reply, status, stream, consumer, read,\n"
     "bench) arrive with the daemon.\n"
@@ -47,6 +49,16 @@ constexpr char kDumpUsage[] =
     "  --json      one JSON object a line: seq, time, subject, headers, size, and data\n"
     "              (or data_base64 when the payload is not UTF-8)\n"
     "Exit 0 printed, 1 error, 2 nothing to print.\n";
+
+constexpr char kReindexUsage[] =
+    "usage: shortbus reindex DIR\n"
+    "\n"
+    "Rebuilds the index of the data directory DIR from its logs: the stream catalogue from\n"
+    "each stream's CONFIG, then every log indexed from its start. The old index is moved\n"
+    "aside (DIR/index.old-<time>), never deleted. Needs the data directory to itself: it\n"
+    "refuses while a server has it open. Consumer positions live only in the index; they\n"
+    "are not in the logs and are not rebuilt.\n"
+    "Exit 0 rebuilt, 1 error or a stream that could not be restored.\n";
 
 bool WantsHelp(const std::vector<std::string>& args) {
   for (const auto& a : args) {
@@ -122,6 +134,27 @@ int RunDump(const std::vector<std::string>& args) {
   return shortbus::tools::Dump(positional[0], positional[1], options, stdout, stderr);
 }
 
+int RunReindex(const std::vector<std::string>& args) {
+  if (WantsHelp(args)) {
+    std::fputs(kReindexUsage, stdout);
+    return 0;
+  }
+  if (args.size() != 1) {
+    std::fputs(kReindexUsage, stderr);
+    return 1;
+  }
+  absl::StatusOr<shortbus::index::ReindexReport> report = shortbus::index::Reindex(args[0], {});
+  if (!report.ok()) {
+    std::fprintf(stderr, "shortbus reindex: %s\n", std::string(report.status().message()).c_str());
+    return 1;
+  }
+  for (const auto& p : report->problems) std::printf("PROBLEM: %s\n", p.c_str());
+  if (!report->old_index.empty()) std::printf("old index kept at %s\n", report->old_index.c_str());
+  std::printf("%zu streams restored, %llu messages indexed; consumer positions of the old index are not restored\n",
+              report->streams.size(), static_cast<unsigned long long>(report->messages_indexed));
+  return report->problems.empty() ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -134,6 +167,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (verb == "verify") return RunVerify(args);
   if (verb == "dump") return RunDump(args);
+  if (verb == "reindex") return RunReindex(args);
   std::fprintf(stderr, "shortbus: `%s` is not available in this build\n\n%s", verb.c_str(), kUsage);
   return 1;
 }

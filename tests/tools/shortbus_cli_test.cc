@@ -12,6 +12,7 @@
 #include "engine/frame.h"
 #include "engine/log.h"
 #include "engine/segment_header.h"
+#include "index/store.h"
 #include "tests/engine/test_util.h"
 #include "tools/json_escape.h"
 
@@ -158,6 +159,27 @@ TEST(ShortbusCli, DumpJsonEscapesAndEncodesBinary) {
   EXPECT_THAT(r.out, HasSubstr("\"data_base64\":\"AP8B\""));
   CliResult text = Shortbus("dump " + data + " s");
   EXPECT_THAT(text.out, HasSubstr("\\x00\\xff\\x01"));
+}
+
+TEST(ShortbusCli, ReindexRebuildsALostIndex) {
+  TempDir tmp;
+  const std::string data = tmp.Sub("data");
+  {
+    auto store = *index::Store::Open(data, {});
+    index::StreamConfig c;
+    c.name = "ORDERS";
+    c.segment_size = engine::kMinSegmentSize;
+    index::StoredStream* s = *store->CreateStream(c);
+    for (uint64_t i = 1; i <= 500; ++i) ASSERT_TRUE(s->Append({"ORDERS.x", "", PayloadFor(i, 100), 0}).ok());
+    ASSERT_TRUE(store->Close().ok());
+  }
+  std::filesystem::remove_all(data + "/index");
+  CliResult r = Shortbus("reindex " + data);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("1 streams restored, 500 messages indexed"));
+  EXPECT_TRUE(index::Store::Open(data, {}).ok());
+  EXPECT_EQ(Shortbus("reindex " + tmp.path()).code, 1);
+  EXPECT_THAT(Shortbus("reindex --help").out, HasSubstr("moved\naside"));
 }
 
 TEST(JsonEscape, Utf8AndBase64) {
