@@ -1,0 +1,125 @@
+// kill -9 of a process appending through a Store, at random moments and so
+// often between a log sync and the index commit that follows it: after
+// restart every acknowledged publish is there, the index covers the whole
+// log, and seeks and last-per-subject answers are right.
+#include <signal.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <thread>
+
+#include "index/store.h"
+#include "tests/engine/child_process.h"
+#include "tests/engine/test_util.h"
+
+namespace shortbus::index {
+namespace {
+
+using engine::testing::Child;
+using engine::testing::Fd;
+using engine::testing::MakePipe;
+using engine::testing::PayloadFor;
+using engine::testing::SpawnSelf;
+using engine::testing::TempDir;
+
+constexpr char kEnvDir[] = "SHORTBUS_STORE_CRASH_DIR";
+constexpr int kAckFd = 201;
+
+StreamConfig Config() {
+  StreamConfig c;
+  c.name = "S";
+  c.segment_size = engine::kMinSegmentSize;
+  c.sync = engine::SyncMode::kAlways;
+  return c;
+}
+
+std::string SubjectFor(uint64_t seq) { return "S.k" + std::to_string(seq % 13); }
+
+// The child: appends until killed, acknowledging each sequence the Store
+// reports durable and indexed.
+TEST(StoreCrashChild, Append) {
+  const char* dir = std::getenv(kEnvDir);
+  if (dir == nullptr) GTEST_SKIP() << "run by StoreCrash.* only";
+  auto store = Store::Open(dir, {});
+  if (!store.ok()) ::_exit(10);
+  absl::StatusOr<StoredStream*> s = (*store)->CreateStream(Config());
+  if (!s.ok()) ::_exit(11);
+  (*s)->SetDurableCallback([](uint64_t seq) {
+    char b[8];
+    std::memcpy(b, &seq, 8);
+    if (::write(kAckFd, b, 8) != 8) ::_exit(12);
+  });
+  for (uint64_t i = (*s)->log().last_seq() + 1;; ++i) {
+    if (!(*s)->Append({SubjectFor(i), "", PayloadFor(i, 50 + i % 3000), 0}).ok()) ::_exit(13);
+    // At most 64 publishes in flight, as a client with a bounded window:
+    // keeps the log (and the parent's re-reading of it) small.
+    while (i > 64 && (*s)->indexed_seq() < i - 64) std::this_thread::yield();
+  }
+}
+
+TEST(StoreCrash, AcknowledgedPublishesAndTheIndexSurviveKill9) {
+  TempDir tmp;
+  const std::string data = tmp.Sub("data");
+  std::mt19937_64 rng(42);
+  uint64_t acked = 0;
+  for (int cycle = 0; cycle < 40; ++cycle) {
+    SCOPED_TRACE("cycle " + std::to_string(cycle));
+    Fd r, w;
+    ASSERT_TRUE(MakePipe(&r, &w));
+    const pid_t pid = SpawnSelf("StoreCrashChild.Append", {std::string(kEnvDir) + "=" + data}, {{w.get(), kAckFd}});
+    ASSERT_GT(pid, 0);
+    Child child(pid);
+    w.Reset();
+    const uint64_t want = 1 + rng() % 40;  // acknowledgements before the kill
+    for (uint64_t got = 0; got < want;) {
+      char b[8];
+      if (::read(r.get(), b, 8) != 8) break;  // the child died on its own
+      uint64_t seq;
+      std::memcpy(&seq, b, 8);
+      acked = std::max(acked, seq);
+      ++got;
+    }
+    child.KillAndWait();
+    char b[8];
+    while (::read(r.get(), b, 8) == 8) {  // acknowledgements already in the pipe count too
+      uint64_t seq;
+      std::memcpy(&seq, b, 8);
+      acked = std::max(acked, seq);
+    }
+    ASSERT_GT(acked, 0u) << "the child acknowledged nothing";
+
+    auto store = Store::Open(data, {});
+    ASSERT_TRUE(store.ok()) << store.status();
+    StoredStream* s = (*store)->Find("S");
+    ASSERT_NE(s, nullptr);
+    const uint64_t last = s->log().last_seq();
+    ASSERT_GE(last, acked);
+    EXPECT_EQ(s->indexed_seq(), last);  // the index caught up with the whole log
+    std::map<std::string, uint64_t> last_by_subject;
+    auto reader = *engine::Reader::Open(s->dir());
+    engine::Record rec;
+    uint64_t expect = 1;
+    while (reader->Next(&rec).ok()) {
+      ASSERT_EQ(rec.sequence, expect);
+      ASSERT_EQ(rec.payload, PayloadFor(expect, 50 + expect % 3000));
+      last_by_subject[std::string(rec.subject)] = rec.sequence;
+      ++expect;
+    }
+    ASSERT_EQ(expect, last + 1);
+    for (const auto& [subject, seq] : last_by_subject) ASSERT_EQ(s->LastSequenceOf(subject), seq) << subject;
+    for (int i = 0; i < 50; ++i) {
+      const uint64_t seq = 1 + rng() % last;
+      ASSERT_TRUE(s->Seek(reader.get(), seq).ok());
+      ASSERT_TRUE(reader->Next(&rec).ok());
+      ASSERT_EQ(rec.sequence, seq);
+    }
+    ASSERT_TRUE((*store)->Close().ok());
+  }
+}
+
+}  // namespace
+}  // namespace shortbus::index
