@@ -44,7 +44,7 @@ absl::StatusOr<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(const std::string& dir, c
   if (db_names.size() + 1 > 16 || options.max_dbs < db_names.size() + 1) {
     return absl::InvalidArgumentError("too many index databases");
   }
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+  if (!options.read_only && ::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return LmdbStatus(errno, absl::StrCat("create index directory ", dir));
   }
   MDB_env* env = nullptr;
@@ -56,7 +56,7 @@ absl::StatusOr<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(const std::string& dir, c
   if (int rc = mdb_env_set_maxdbs(env, options.max_dbs); rc != 0) return fail(rc, "set maxdbs");
   // The map size of an existing environment wins if larger (LMDB keeps it).
   if (int rc = mdb_env_set_mapsize(env, options.initial_map_size); rc != 0) return fail(rc, "set mapsize");
-  unsigned flags = MDB_NOTLS | (options.no_sync ? MDB_NOSYNC : 0);
+  unsigned flags = MDB_NOTLS | (options.no_sync ? MDB_NOSYNC : 0) | (options.read_only ? MDB_RDONLY : 0);
   if (int rc = mdb_env_open(env, dir.c_str(), flags, 0600); rc != 0) return fail(rc, "open index");
   MDB_envinfo info;
   mdb_env_info(env, &info);
@@ -68,11 +68,11 @@ absl::StatusOr<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(const std::string& dir, c
   // Open (create) every database and check the format, in one transaction.
   std::vector<const char*> names = {kMetaDb};
   names.insert(names.end(), db_names.begin(), db_names.end());
-  absl::Status s = e->Write([&](MDB_txn* txn) -> absl::Status {
+  auto open_all = [&](MDB_txn* txn) -> absl::Status {
     e->ndbs_ = 0;
     for (const char* name : names) {
       MDB_dbi dbi;
-      if (int rc = mdb_dbi_open(txn, name, MDB_CREATE, &dbi); rc != 0) {
+      if (int rc = mdb_dbi_open(txn, name, options.read_only ? 0 : MDB_CREATE, &dbi); rc != 0) {
         return LmdbStatus(rc, absl::StrCat("open database ", name, " in ", dir));
       }
       e->db_names_[e->ndbs_] = name;
@@ -82,6 +82,9 @@ absl::StatusOr<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(const std::string& dir, c
     MDB_val key{sizeof kFormatKey - 1, const_cast<char*>(kFormatKey)};
     MDB_val val;
     int rc = mdb_get(txn, e->dbis_[0], &key, &val);
+    if (rc == MDB_NOTFOUND && options.read_only) {
+      return absl::DataLossError(absl::StrCat("index ", dir, " has no format version record"));
+    }
     if (rc == MDB_NOTFOUND) {
       char buf[4];
       engine::EncodeFixed32(buf, kIndexFormatVersion);
@@ -99,7 +102,22 @@ absl::StatusOr<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(const std::string& dir, c
           kIndexFormatVersion, " (rebuild it with `shortbus reindex`)"));
     }
     return absl::OkStatus();
-  });
+  };
+  absl::Status s;
+  if (options.read_only) {
+    // Handles opened in a transaction outlive it only if it commits, read-only
+    // transactions included.
+    MDB_txn* txn = nullptr;
+    if (int rc = mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn); rc != 0) return LmdbStatus(rc, "begin read");
+    s = open_all(txn);
+    if (s.ok()) {
+      s = LmdbStatus(mdb_txn_commit(txn), "open databases");
+    } else {
+      mdb_txn_abort(txn);
+    }
+  } else {
+    s = e->Write(open_all);
+  }
   if (!s.ok()) return s;
   return e;
 }

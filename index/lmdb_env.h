@@ -48,6 +48,9 @@ struct EnvOptions {
   // sync interval); otherwise every commit is synced.
   bool no_sync = true;
   unsigned max_dbs = 16;
+  // MDB_RDONLY: for offline checks beside a running server. Nothing is
+  // created or written; Write() fails.
+  bool read_only = false;
 };
 
 // Converts an LMDB (or errno) return code into a Status naming `what`.

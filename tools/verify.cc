@@ -5,11 +5,17 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/file_system.h"
+#include "engine/coding.h"
 #include "engine/frame.h"
 #include "engine/segment_file.h"
 #include "engine/segment_header.h"
 #include "engine/segment_scan.h"
+#include "engine/reader.h"
 #include "engine/stream_meta.h"
+#include "index/catalog.h"
+#include "index/keys.h"
+#include "index/lmdb_env.h"
+#include "index/stream_index.h"
 
 namespace shortbus::tools {
 namespace {
@@ -95,6 +101,109 @@ void VerifyStream(const std::string& dir, VerifyReport* report,
   }
 }
 
+// Checks the index of a data directory against its logs: every stream is
+// known to the catalogue and back, nothing is indexed beyond a log's end,
+// every sequence entry points at the frame it names, every subject's last
+// sequence is a frame on that subject.
+void VerifyIndex(const std::string& data_dir, VerifyReport* report) {
+  auto problem = [&](std::string where, std::string what) {
+    report->findings.push_back({true, std::move(where), std::move(what)});
+  };
+  auto note = [&](std::string where, std::string what) {
+    report->findings.push_back({false, std::move(where), std::move(what)});
+  };
+  const std::string index_dir = data_dir + "/index";
+  std::error_code ec;
+  if (!fs::exists(index_dir + "/data.mdb", ec)) {
+    note(index_dir, "no index (the server builds it at start; `shortbus reindex` rebuilds it)");
+    return;
+  }
+  index::EnvOptions eo;
+  eo.read_only = true;
+  absl::StatusOr<std::unique_ptr<index::LmdbEnv>> env = index::LmdbEnv::Open(
+      index_dir, eo, {index::kStreamsDb, index::kSeqDb, index::kTimeDb, index::kSubjectsDb, index::kProgressDb});
+  if (!env.ok()) {
+    problem(index_dir, std::string(env.status().message()));
+    return;
+  }
+  absl::StatusOr<std::vector<index::CatalogEntry>> entries = index::CatalogList(**env);
+  if (!entries.ok()) {
+    problem(index_dir, std::string(entries.status().message()));
+    return;
+  }
+  for (const auto& d : fs::directory_iterator(fs::path(data_dir) / "streams", ec)) {
+    const std::string name = d.path().filename().string();
+    if (std::none_of(entries->begin(), entries->end(), [&](const auto& e) { return e.config.name == name; })) {
+      problem(d.path().string(), "stream on disk but not in the index catalogue (`shortbus reindex`)");
+    }
+  }
+  for (const index::CatalogEntry& entry : *entries) {
+    const std::string dir = data_dir + "/streams/" + entry.config.name;
+    absl::StatusOr<std::unique_ptr<engine::Reader>> reader = engine::Reader::Open(dir);
+    if (!reader.ok()) {
+      problem(dir, absl::StrCat("in the catalogue, but: ", reader.status().message()));
+      continue;
+    }
+    engine::Record rec;
+    uint64_t last = 0;
+    if ((*reader)->SeekToLast().ok() && (*reader)->Next(&rec).ok()) last = rec.sequence;
+    const uint64_t first = (*reader)->first_seq();
+    index::StreamIndex idx(env->get(), entry.stream_no);
+    if (absl::Status s = idx.Load(); !s.ok()) {
+      problem(dir, absl::StrCat("index: ", s.message()));
+      continue;
+    }
+    const uint64_t indexed = idx.progress().indexed_seq;
+    if (indexed > last) {
+      problem(dir, absl::StrCat("index claims sequence ", indexed, " beyond the log's last ", last));
+    } else if (indexed < last) {
+      note(dir, absl::StrCat("index behind the log by ", last - indexed, " messages (indexed at the next open)"));
+    }
+    // Every sparse sequence entry names a frame that is there.
+    std::vector<std::pair<uint64_t, index::IndexPosition>> seq_entries;
+    (void)(*env)->Read([&](MDB_txn* txn) -> absl::Status {
+      MDB_cursor* cur;
+      if (mdb_cursor_open(txn, (*env)->db(index::kSeqDb), &cur) != 0) return absl::OkStatus();
+      index::StreamU64Key start(entry.stream_no, 0);
+      MDB_val k = start.val(), v;
+      for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        uint32_t stream;
+        uint64_t seq;
+        if (!index::StreamU64Key::Parse(k, &stream, &seq) || stream != entry.stream_no || v.mv_size != 16) break;
+        const char* p = static_cast<const char*>(v.mv_data);
+        seq_entries.push_back({seq, {seq, engine::DecodeFixed64(p), engine::DecodeFixed64(p + 8)}});
+      }
+      mdb_cursor_close(cur);
+      return absl::OkStatus();
+    });
+    uint64_t bad_entries = 0;
+    for (const auto& [seq, pos] : seq_entries) {
+      if (seq < first) continue;  // expired by retention: pruned at the next indexing
+      if (!(*reader)->SeekToPosition(pos.segment_base, pos.offset, seq).ok() || !(*reader)->Next(&rec).ok() ||
+          rec.sequence != seq || rec.segment_base != pos.segment_base || rec.offset != pos.offset) {
+        ++bad_entries;
+      }
+    }
+    if (bad_entries > 0) {
+      problem(dir, absl::StrCat(bad_entries, " of ", seq_entries.size(),
+                                " sequence index entries do not point at their frame (`shortbus reindex`)"));
+    }
+    // Every subject's last sequence is a frame on that subject.
+    uint64_t bad_subjects = 0, subjects = 0;
+    idx.ForEachSubject([&](const std::string& subject, const index::SubjectState& st) {
+      ++subjects;
+      if (st.last_seq < first) return;
+      if (st.last_seq > last || !(*reader)->SeekToSequence(st.last_seq).ok() || !(*reader)->Next(&rec).ok() ||
+          rec.sequence != st.last_seq || rec.subject != subject) {
+        ++bad_subjects;
+      }
+    });
+    if (bad_subjects > 0) {
+      problem(dir, absl::StrCat(bad_subjects, " of ", subjects, " subjects' last sequences are wrong (`shortbus reindex`)"));
+    }
+  }
+}
+
 }  // namespace
 
 bool VerifyReport::clean() const {
@@ -129,6 +238,7 @@ VerifyReport Verify(const std::string& dir, const std::function<void(uint64_t, u
       if (progress) progress(done, total);
     });
   }
+  if (!fs::exists(fs::path(dir) / engine::kStreamMetaFile, ec)) VerifyIndex(dir, &report);
   return report;
 }
 

@@ -182,6 +182,50 @@ TEST(ShortbusCli, ReindexRebuildsALostIndex) {
   EXPECT_THAT(Shortbus("reindex --help").out, HasSubstr("moved\naside"));
 }
 
+// A data directory managed by a Store (catalogue + index), stream ORDERS.
+std::string MakeStoreData(const TempDir& tmp, uint64_t n) {
+  const std::string data = tmp.Sub("sdata");
+  auto store = *index::Store::Open(data, {});
+  index::StreamConfig c;
+  c.name = "ORDERS";
+  c.segment_size = engine::kMinSegmentSize;
+  index::StoredStream* s = *store->CreateStream(c);
+  for (uint64_t i = 1; i <= n; ++i) {
+    EXPECT_TRUE(s->Append({"ORDERS.k" + std::to_string(i % 7), "", PayloadFor(i, 1 + i % 900), 0}).ok());
+  }
+  EXPECT_TRUE(store->Close().ok());
+  return data;
+}
+
+TEST(ShortbusCli, VerifyChecksTheIndexAgainstTheLogs) {
+  TempDir tmp;
+  const std::string data = MakeStoreData(tmp, 4000);
+  CliResult clean = Shortbus("verify " + data);
+  EXPECT_EQ(clean.code, 0) << clean.out;
+  EXPECT_THAT(clean.out, ::testing::Not(HasSubstr("note:")));
+  // A stream the catalogue does not know.
+  {
+    auto log = *engine::Log::Open(data + "/streams/ROGUE", engine::testing::SmallOptions());
+    ASSERT_TRUE(log->Append({"r", "", "x", 0}).ok());
+    ASSERT_TRUE(log->Close().ok());
+  }
+  CliResult rogue = Shortbus("verify " + data);
+  EXPECT_EQ(rogue.code, 1);
+  EXPECT_THAT(rogue.out, HasSubstr("not in the index catalogue"));
+  std::filesystem::remove_all(data + "/streams/ROGUE");
+  // The log loses its last segment: the index now claims more than it holds.
+  uint64_t last_base = 0;
+  for (const auto& n : engine::testing::ListDir(data + "/streams/ORDERS")) {
+    uint64_t b;
+    if (engine::ParseSegmentFileName(n, &b)) last_base = std::max(last_base, b);
+  }
+  std::filesystem::remove(data + "/streams/ORDERS/" + engine::SegmentFileName(last_base));
+  CliResult ahead = Shortbus("verify " + data);
+  EXPECT_EQ(ahead.code, 1) << ahead.out;
+  EXPECT_THAT(ahead.out, HasSubstr("beyond the log's last"));
+  EXPECT_THAT(ahead.out, HasSubstr("subjects' last sequences are wrong"));
+}
+
 TEST(JsonEscape, Utf8AndBase64) {
   EXPECT_TRUE(IsUtf8("plain"));
   EXPECT_TRUE(IsUtf8("gr\xc3\xbc\xc3\x9f"));
