@@ -33,15 +33,14 @@ constexpr char kVerifyUsage[] =
     "usage: shortbus verify DIR\n"
     "\n"
     "Reads every segment of every stream under DIR/streams/ (or of the stream DIR itself),\n"
-    "checking each frame's checksum and that sequences run on without a gap, and that\n"
-    "nothing recorded as durable is damaged; then the index against the logs (every stream\n"
+    "checking each frame's checksum, that sequences run on without a gap, and that nothing\n"
+    "recorded as durable is damaged. Then checks the index against the logs: every stream\n"
     "in the catalogue and back, nothing indexed past a log's end, every sequence entry and\n"
-    "every subject's last sequence pointing at the right frame). Changes nothing; safe\n"
-    "beside a running server. A progress bar is drawn on a\n"
-    "terminal. Problems: damaged durable data, gaps, bad headers, a wrong index. Notes\n"
-    "(not problems): an index behind its log, an\n"
-    "unrecovered tail that a crashed writer left (the next open cuts it), files kept by an\n"
-    "earlier recovery.\n"
+    "every subject's last sequence pointing at the right frame. Changes nothing; safe\n"
+    "beside a running server. Draws a progress bar on a terminal.\n"
+    "Problems: damaged durable data, gaps, bad headers, a wrong index.\n"
+    "Notes (not problems): an unrecovered tail a crashed writer left (the next open cuts\n"
+    "it), an index behind its log, files kept by an earlier recovery.\n"
     "Exit 0 clean, 1 problems found.\n";
 
 constexpr char kDumpUsage[] =
