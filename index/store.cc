@@ -132,7 +132,12 @@ absl::Status StoredStream::CatchUp(uint64_t durable_seq) {
     index_->Add(rec);
   }
   if (!index_->has_pending()) return absl::OkStatus();
-  s = env_->Write([&](MDB_txn* txn) { return index_->WriteBatch(txn); });
+  const uint64_t first = log_->first_seq();
+  s = env_->Write([&](MDB_txn* txn) -> absl::Status {
+    // Ranges of expired messages (deleted segments) go with the same commit.
+    if (absl::Status p = index_->PruneBelow(txn, first); !p.ok()) return p;
+    return index_->WriteBatch(txn);
+  });
   if (s.ok()) s = env_->Sync();
   if (!s.ok()) {
     index_->Abandon();

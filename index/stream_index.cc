@@ -196,6 +196,32 @@ absl::StatusOr<SubjectState> StreamIndex::Subject(std::string_view subject) cons
   return it->second.state;
 }
 
+absl::Status StreamIndex::PruneBelow(MDB_txn* txn, uint64_t first_seq) {
+  // Sequence entries: keyed by sequence, so a prefix of the stream's range.
+  // Time entries: keyed by time, and times rise with sequences, so also a
+  // prefix; each value names its sequence.
+  for (MDB_dbi db : {seq_db_, time_db_}) {
+    MDB_cursor* cur;
+    if (int rc = mdb_cursor_open(txn, db, &cur); rc != 0) return LmdbStatus(rc, "open cursor");
+    int rc;
+    MDB_val k, v;
+    while (true) {
+      StreamU64Key start(stream_no_, 0);
+      k = start.val();
+      if ((rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) != 0) break;
+      uint32_t stream;
+      uint64_t x;
+      if (!StreamU64Key::Parse(k, &stream, &x) || stream != stream_no_) break;
+      const uint64_t seq = db == seq_db_ ? x : (v.mv_size >= 8 ? DecodeFixed64(static_cast<const char*>(v.mv_data)) : 0);
+      if (seq >= first_seq) break;
+      if ((rc = mdb_cursor_del(cur, 0)) != 0) break;
+    }
+    mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND) return LmdbStatus(rc, "prune index entries");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status StreamIndex::DropAll(MDB_txn* txn) {
   for (MDB_dbi db : {seq_db_, time_db_, subjects_db_, progress_db_}) {
     MDB_cursor* cur;

@@ -84,6 +84,11 @@ class StreamIndex {
     for (const auto& [subject, hot] : subjects_) fn(subject, hot.state);
   }
 
+  // In `txn`: deletes sequence and time entries below `first_seq` (messages
+  // that retention expired), so the index keeps no ranges of deleted
+  // segments. Cheap when there is nothing to delete (one lookup each).
+  absl::Status PruneBelow(MDB_txn* txn, uint64_t first_seq);
+
   // Deletes every entry of this stream (for a rebuild) in `txn`, and
   // forgets the in-memory state.
   absl::Status DropAll(MDB_txn* txn);

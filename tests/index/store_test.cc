@@ -9,7 +9,9 @@
 #include <map>
 #include <random>
 
+#include "engine/coding.h"
 #include "engine/segment_header.h"
+#include "index/keys.h"
 #include "tests/engine/test_util.h"
 
 namespace shortbus::index {
@@ -197,6 +199,53 @@ TEST(Store, DurableCallbackComesAfterTheIndexCommit) {
   EXPECT_EQ(seen.load(), last);
   EXPECT_FALSE(index_was_behind.load());
   EXPECT_GE(s->indexed_seq(), last);
+}
+
+TEST(Store, RetentionPrunesTheIndexWithTheSameCommit) {
+  Fixture f;
+  auto store = f.Open();
+  StreamConfig c = Config("R", engine::SyncMode::kAlways);
+  c.retention.max_msgs = 500;
+  StoredStream* s = *store->CreateStream(c);
+  uint64_t last = 0;
+  for (uint64_t i = 1; i <= 6000; ++i) last = *s->Append({"R.x", "", PayloadFor(i, 400), 0});
+  ASSERT_TRUE(s->log().WaitDurable(last, absl::Seconds(30)).ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (s->indexed_seq() < last && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_EQ(s->indexed_seq(), last);
+  const uint64_t first = s->log().first_seq();
+  ASSERT_EQ(first, 5501u);
+  uint64_t below = 0, total = 0;
+  ASSERT_TRUE(store->env()
+                  .Read([&](MDB_txn* txn) {
+                    for (const char* name : {kSeqDb, kTimeDb}) {
+                      MDB_cursor* cur;
+                      mdb_cursor_open(txn, store->env().db(name), &cur);
+                      MDB_val k, v;
+                      for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+                           rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+                        uint32_t stream = 0;
+                        uint64_t x = 0;
+                        StreamU64Key::Parse(k, &stream, &x);
+                        const uint64_t seq = std::string(name) == kSeqDb
+                                                 ? x
+                                                 : engine::DecodeFixed64(static_cast<const char*>(v.mv_data));
+                        ++total;
+                        // The entry a seek at `first` starts from may sit just below it.
+                        if (seq + 20 < first) ++below;
+                      }
+                      mdb_cursor_close(cur);
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_GT(total, 0u);
+  EXPECT_EQ(below, 0u);
+  auto r = *engine::Reader::Open(s->dir());
+  engine::Record rec;
+  ASSERT_TRUE(s->Seek(r.get(), 5600).ok());
+  ASSERT_TRUE(r->Next(&rec).ok());
+  EXPECT_EQ(rec.sequence, 5600u);
 }
 
 TEST(Store, OneStorePerDataDirectory) {
