@@ -208,11 +208,15 @@ TEST(Store, RetentionPrunesTheIndexWithTheSameCommit) {
   c.retention.max_msgs = 500;
   StoredStream* s = *store->CreateStream(c);
   uint64_t last = 0;
-  for (uint64_t i = 1; i <= 6000; ++i) last = *s->Append({"R.x", "", PayloadFor(i, 400), 0});
-  ASSERT_TRUE(s->log().WaitDurable(last, absl::Seconds(30)).ok());
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (s->indexed_seq() < last && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
-  ASSERT_EQ(s->indexed_seq(), last);
+  // In chunks that are indexed before they expire, so that there is
+  // something to prune.
+  for (uint64_t i = 1; i <= 6000; ++i) {
+    last = *s->Append({"R.x", "", PayloadFor(i, 400), 0});
+    if (i % 100 != 0) continue;
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (s->indexed_seq() < last && absl::Now() < deadline) absl::SleepFor(absl::Microseconds(200));
+    ASSERT_EQ(s->indexed_seq(), last);
+  }
   const uint64_t first = s->log().first_seq();
   ASSERT_EQ(first, 5501u);
   uint64_t below = 0, total = 0;
