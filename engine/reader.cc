@@ -50,8 +50,9 @@ absl::Status Reader::RefreshSegments() {
   return absl::OkStatus();
 }
 
-absl::Status Reader::OpenSegment(size_t index) {
-  const uint64_t base = bases_[index];
+absl::Status Reader::OpenSegment(size_t index) { return OpenSegmentBase(bases_[index]); }
+
+absl::Status Reader::OpenSegmentBase(uint64_t base) {
   const std::string path = absl::StrCat(dir_, "/", SegmentFileName(base));
   absl::StatusOr<SegmentFile> f = SegmentFile::Open(fs_, path, false);
   if (!f.ok()) return f.status();
@@ -93,17 +94,18 @@ absl::Status Reader::SeekToSequence(uint64_t seq) {
 absl::Status Reader::SeekToPosition(uint64_t segment_base, uint64_t offset, uint64_t seq) {
   min_ts_ = 0;
   min_seq_ = std::max(seq, meta_.first_seq());
-  if (absl::Status s = RefreshSegments(); !s.ok()) return s;
-  auto it = std::lower_bound(bases_.begin(), bases_.end(), segment_base);
-  const bool usable = it != bases_.end() && *it == segment_base && offset >= kSegmentDataOffset &&
-                      offset % kFrameAlign == 0;
-  if (usable && OpenSegment(static_cast<size_t>(it - bases_.begin())).ok()) {
+  const bool aligned = offset >= kSegmentDataOffset && offset % kFrameAlign == 0;
+  // The segment is the one already mapped, or opened by its name: no
+  // directory listing and no remapping on the path of an indexed seek.
+  const bool here = cur_.is_open() && cur_base_ == segment_base;
+  if (aligned && (here || OpenSegmentBase(segment_base).ok())) {
     FrameView f;
     const uint64_t end = LoadCommittedEnd(cur_);
     if (offset < end && DecodeFrame(cur_.data() + offset, end - offset, &f) == FrameStatus::kOk &&
         f.sequence <= seq && f.sequence >= segment_base) {
       off_ = offset;
       expected_seq_ = f.sequence;
+      resyncing_ = false;
       return absl::OkStatus();
     }
   }

@@ -87,7 +87,8 @@ class Reader {
   absl::Status RefreshSegments();
   // Opens the segment with the greatest base <= seq (or the first one).
   absl::Status OpenSegmentFor(uint64_t seq);
-  absl::Status OpenSegment(size_t index);
+  absl::Status OpenSegment(size_t index);  // bases_[index]
+  absl::Status OpenSegmentBase(uint64_t base);
   bool HasMore();
   // After a damaged frame: look for the next whole frame with a later
   // sequence; in the active segment, keep looking as frames arrive.
