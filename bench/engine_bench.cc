@@ -30,7 +30,6 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +49,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/bench_util.h"
 #include "benchmark/benchmark.h"
 #include "engine/file_system.h"
 #include "engine/frame.h"
@@ -59,6 +59,13 @@
 namespace shortbus::engine {
 namespace {
 
+using bench::AddLatencyCounters;
+using bench::BenchRoot;
+using bench::Fail;
+using bench::FlagError;
+using bench::Latency;
+using bench::ModeName;
+using bench::ScratchDir;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kSubject = "bench.append.msg";  // 16 bytes
@@ -71,11 +78,6 @@ constexpr uint64_t kReplayBytes = 256 * kMiB;
 constexpr uint64_t kReopenBytes = 1024 * kMiB;
 constexpr int kPayloads[] = {16, 128, 1024, 16384};
 constexpr int kBatches[] = {1, 10, 100, 1000};
-
-std::string& BenchRoot() {
-  static std::string root;
-  return root;
-}
 
 constexpr uint64_t AlignUp(uint64_t n, uint64_t align) { return (n + align - 1) / align * align; }
 
@@ -101,58 +103,8 @@ Message MakeMessage(size_t payload) {
   return Message{kSubject, {}, std::string_view(PayloadBytes()).substr(0, payload), 0};
 }
 
-// A fresh, empty directory under the bench root; removed by the destructor.
-class ScratchDir {
- public:
-  explicit ScratchDir(const char* name) {
-    static int counter = 0;
-    path_ = absl::StrCat(BenchRoot(), "/", name, "-", ++counter);
-    std::filesystem::remove_all(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::string StatusText(const absl::Status& s) { return std::string(s.message()); }
-
-void Fail(benchmark::State& state, const char* what, const absl::Status& s) {
-  const std::string msg = absl::StrCat(what, ": ", absl::StatusCodeToString(s.code()), ": ", StatusText(s));
-  std::fprintf(stderr, "engine_bench: %s\n", msg.c_str());
-  state.SkipWithError(msg.c_str());
-}
-
-// For benchmarks that run repetitions: Google Benchmark 1.7.1 crashes
-// computing the aggregates when the first repetition was skipped with an
-// error (ComputeStats reads its statistics, which error runs lack). So such
-// a run records the error in its label and an "engine_error" counter, and
-// the loop runs out doing nothing; bench/report.py reports it as failed.
-void FlagError(benchmark::State& state, const char* what, const absl::Status& s) {
-  const std::string msg = absl::StrCat("engine error: ", what, ": ", absl::StatusCodeToString(s.code()), ": ",
-                                       StatusText(s));
-  std::fprintf(stderr, "engine_bench: %s\n", msg.c_str());
-  state.SetLabel(msg);
-  state.counters["engine_error"] = 1;
-}
-
-// Percentiles of per-iteration latencies, as microsecond counters.
-void AddLatencyCounters(benchmark::State& state, std::vector<double>* ns) {
-  if (ns->empty()) return;
-  std::sort(ns->begin(), ns->end());
-  auto at = [&](double q) {
-    size_t i = std::min(ns->size() - 1, static_cast<size_t>(q * static_cast<double>(ns->size())));
-    return (*ns)[i] / 1e3;
-  };
-  state.counters["p50_us"] = at(0.50);
-  state.counters["p99_us"] = at(0.99);
-}
+// FlagError's counter and label prefix in this binary.
+constexpr bench::ErrorFlag kEngineError{"engine_error", "engine error"};
 
 // Appends `bytes` worth of frames of `payload` bytes to a new stream in
 // `dir` under sync=never, then closes it (Close makes it all durable).
@@ -300,21 +252,12 @@ void BM_Fdatasync(benchmark::State& state) {
     }
     ns.push_back(*t);
   }
-  AddLatencyCounters(state, &ns);
+  AddLatencyCounters(state, std::move(ns), "", Latency::kP50P99);
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
 }
 
 // ---- appends ----
-
-const char* ModeName(SyncMode m) {
-  switch (m) {
-    case SyncMode::kNever: return "never";
-    case SyncMode::kInterval: return "interval";
-    case SyncMode::kAlways: return "always";
-  }
-  return "?";
-}
 
 // Opens a fresh stream, appends one message and gives the background thread
 // a moment to pre-fault and prepare the next segment, as it would have had
@@ -342,7 +285,7 @@ void BM_Append(benchmark::State& state, size_t payload, SyncMode mode, bool pref
   ScratchDir dir("append");
   absl::StatusOr<std::unique_ptr<Log>> log = OpenWarm(dir.path(), mode, prefault);
   if (!log.ok()) {
-    FlagError(state, "open", log.status());
+    FlagError(state, kEngineError, "open", log.status());
     for (auto _ : state) {
     }
     return;
@@ -356,7 +299,7 @@ void BM_Append(benchmark::State& state, size_t payload, SyncMode mode, bool pref
     if (failed) continue;
     absl::StatusOr<uint64_t> seq = (*log)->Append(msg);
     if (!seq.ok()) {
-      FlagError(state, "append", seq.status());
+      FlagError(state, kEngineError, "append", seq.status());
       failed = true;
       continue;
     }
@@ -364,7 +307,7 @@ void BM_Append(benchmark::State& state, size_t payload, SyncMode mode, bool pref
   }
   if (mode == SyncMode::kAlways && last != 0 && !failed) {
     if (absl::Status s = (*log)->WaitDurable(last, absl::Seconds(30)); !s.ok()) {
-      FlagError(state, "wait durable", s);
+      FlagError(state, kEngineError, "wait durable", s);
       failed = true;
     }
   }
@@ -374,10 +317,10 @@ void BM_Append(benchmark::State& state, size_t payload, SyncMode mode, bool pref
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(FrameBytes(payload)));
   state.counters["frame_bytes"] = static_cast<double>(FrameBytes(payload));
-  if (!failed) state.counters["engine_error"] = 0;
+  if (!failed) state.counters[kEngineError.counter] = 0;
   state.counters["syncs"] = static_cast<double>(after.syncs - before.syncs);
   state.counters["segments"] = static_cast<double>(after.segments);
-  if (absl::Status s = (*log)->Close(); !s.ok() && !failed) FlagError(state, "close", s);
+  if (absl::Status s = (*log)->Close(); !s.ok() && !failed) FlagError(state, kEngineError, "close", s);
 }
 
 // Group commit at its best: one AppendBatch of n messages, then wait for
@@ -429,7 +372,7 @@ void BM_AppendBatchAlways(benchmark::State& state, size_t n, bool prefault) {
     written_ns.push_back(*w);
   }
   const LogStats after = (*log)->stats();
-  AddLatencyCounters(state, &ns);
+  AddLatencyCounters(state, std::move(ns), "", Latency::kP50P99);
   std::vector<double>* probes[] = {&fresh_ns, &written_ns};
   const char* names[] = {"bound_fresh_p50_us", "bound_written_p50_us"};
   for (int i = 0; i < 2; ++i) {
@@ -517,34 +460,46 @@ absl::Status TimedOpen(const std::string& dir, double* open_ns, double* close_ns
   return s;
 }
 
-void ReportReopen(benchmark::State& state, std::vector<double>* close_ns, const RecoveryStats& rec) {
-  double sum = 0;
-  for (double c : *close_ns) sum += c;
-  state.counters["close_ms"] = close_ns->empty() ? 0 : sum / static_cast<double>(close_ns->size()) / 1e6;
-  state.counters["segments"] = static_cast<double>(rec.segments);
-  state.counters["frames_scanned"] = static_cast<double>(rec.frames_scanned);
-  state.counters["bytes_scanned"] = static_cast<double>(rec.bytes_scanned);
-}
+// The timed opens of one reopen benchmark.
+struct Reopens {
+  std::vector<double> open_ns, close_ns;
+  RecoveryStats rec;
+
+  // One TimedOpen of `dir`, whose Log::Open is the iteration's manual time;
+  // false (the benchmark skipped with the error) if it failed.
+  bool Time(benchmark::State& state, const std::string& dir) {
+    double o = 0, c = 0;
+    if (absl::Status s = TimedOpen(dir, &o, &c, &rec); !s.ok()) {
+      Fail(state, "reopen", s);
+      return false;
+    }
+    state.SetIterationTime(o / 1e9);
+    open_ns.push_back(o);
+    close_ns.push_back(c);
+    return true;
+  }
+
+  void Report(benchmark::State& state) {
+    AddLatencyCounters(state, open_ns, "", Latency::kP50P99);
+    double sum = 0;
+    for (double c : close_ns) sum += c;
+    state.counters["close_ms"] = close_ns.empty() ? 0 : sum / static_cast<double>(close_ns.size()) / 1e6;
+    state.counters["segments"] = static_cast<double>(rec.segments);
+    state.counters["frames_scanned"] = static_cast<double>(rec.frames_scanned);
+    state.counters["bytes_scanned"] = static_cast<double>(rec.bytes_scanned);
+  }
+};
 
 // Manual time = Log::Open alone; Close is reported as close_ms.
 void BM_Reopen1GiB(benchmark::State& state) {
   absl::Status built;
   const std::string& dir = ReopenStream(&built);
   if (!built.ok()) return Fail(state, "build 1 GiB stream", built);
-  std::vector<double> open_ns, close_ns;
-  RecoveryStats rec;
+  Reopens reopens;
   for (auto _ : state) {
-    double o = 0, c = 0;
-    if (absl::Status s = TimedOpen(dir, &o, &c, &rec); !s.ok()) {
-      Fail(state, "reopen", s);
-      break;
-    }
-    state.SetIterationTime(o / 1e9);
-    open_ns.push_back(o);
-    close_ns.push_back(c);
+    if (!reopens.Time(state, dir)) break;
   }
-  AddLatencyCounters(state, &open_ns);
-  ReportReopen(state, &close_ns, rec);
+  reopens.Report(state);
 }
 
 // Each iteration: a child process opens the stream, appends <MiB> MiB of
@@ -556,8 +511,7 @@ void BM_ReopenAfterKill1GiB(benchmark::State& state) {
   const std::string& dir = ReopenStream(&built);
   if (!built.ok()) return Fail(state, "build 1 GiB stream", built);
   const uint64_t tail = static_cast<uint64_t>(state.range(0)) * kMiB;
-  std::vector<double> open_ns, close_ns;
-  RecoveryStats rec;
+  Reopens reopens;
   for (auto _ : state) {
     std::fflush(nullptr);
     const pid_t pid = ::fork();
@@ -579,35 +533,12 @@ void BM_ReopenAfterKill1GiB(benchmark::State& state) {
       state.SkipWithError(absl::StrCat("writer child failed (status ", wstatus, ")").c_str());
       break;
     }
-    double o = 0, c = 0;
-    if (absl::Status s = TimedOpen(dir, &o, &c, &rec); !s.ok()) {
-      Fail(state, "reopen", s);
-      break;
-    }
-    state.SetIterationTime(o / 1e9);
-    open_ns.push_back(o);
-    close_ns.push_back(c);
+    if (!reopens.Time(state, dir)) break;
   }
-  AddLatencyCounters(state, &open_ns);
-  ReportReopen(state, &close_ns, rec);
+  reopens.Report(state);
 }
 
 // ---- registration ----
-
-std::string FileSystemName(const std::string& path) {
-  struct statfs st;
-  if (::statfs(path.c_str(), &st) != 0) return "unknown";
-  switch (static_cast<uint64_t>(st.f_type)) {
-    case 0xEF53: return "ext4";
-    case 0x58465342: return "xfs";
-    case 0x9123683E: return "btrfs";
-    case 0x01021994: return "tmpfs";
-    case 0x794c7630: return "overlayfs";
-    case 0x2FC12FC1: return "zfs";
-    case 0xF2F52010: return "f2fs";
-  }
-  return absl::StrFormat("0x%x", static_cast<uint64_t>(st.f_type));
-}
 
 void Register() {
   for (int p : kPayloads) {
@@ -684,25 +615,5 @@ void Register() {
 }  // namespace shortbus::engine
 
 int main(int argc, char** argv) {
-  using shortbus::engine::BenchRoot;
-  shortbus::engine::Register();
-  benchmark::Initialize(&argc, argv);  // exits on --help
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  const char* base = std::getenv("SHORTBUS_BENCH_DIR");
-  if (base == nullptr || *base == '\0') base = std::getenv("TMPDIR");
-  if (base == nullptr || *base == '\0') base = "/tmp";
-  std::error_code ec;
-  std::filesystem::create_directories(base, ec);
-  BenchRoot() = absl::StrCat(std::filesystem::absolute(base).string(), "/shortbus-bench-", ::getpid());
-  std::filesystem::create_directories(BenchRoot(), ec);
-  if (ec) {
-    std::fprintf(stderr, "engine_bench: cannot create %s: %s\n", BenchRoot().c_str(), ec.message().c_str());
-    return 1;
-  }
-  benchmark::AddCustomContext("bench_dir", BenchRoot());
-  benchmark::AddCustomContext("bench_fs", shortbus::engine::FileSystemName(BenchRoot()));
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  std::filesystem::remove_all(BenchRoot(), ec);
-  return 0;
+  return shortbus::bench::RunBenchmarks("engine_bench", argc, argv, shortbus::engine::Register, nullptr);
 }

@@ -24,9 +24,10 @@
 //   BM_SeekPart/<part>               the two halves of an indexed sequence
 //                                    seek: the LMDB lookup alone, and
 //                                    Reader::SeekToPosition + Next alone
-//   BM_SeekCost/<part>               what SeekToPosition does on every call:
-//                                    list the stream directory; open, map
-//                                    and check a segment, unmapping the last
+//   BM_SeekCost/<part>               parts of SeekToPosition: list the
+//                                    stream directory (no longer per seek);
+//                                    open, map and check a segment,
+//                                    unmapping the last (per segment change)
 //   BM_SeekPremapped                 not an existing code path: the indexed
 //                                    seek with every segment mapped once
 //                                    beforehand (lookup + scan + checksum)
@@ -44,7 +45,6 @@
 // of iterations, so that a run is bounded in time.
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +69,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/bench_util.h"
 #include "benchmark/benchmark.h"
 #include "engine/file_system.h"
 #include "engine/frame.h"
@@ -82,6 +83,13 @@
 namespace shortbus::index {
 namespace {
 
+using bench::AddLatencyCounters;
+using bench::BenchRoot;
+using bench::Fail;
+using bench::FlagError;
+using bench::ModeName;
+using bench::ScratchDir;
+using bench::StatusText;
 using Clock = std::chrono::steady_clock;
 using engine::Log;
 using engine::LogOptions;
@@ -101,11 +109,6 @@ constexpr uint64_t kAppendBytes = 256 * kMiB;
 constexpr uint64_t kSeekMsgs = 10'000'000;
 constexpr uint64_t kReopenBytes = 1024 * kMiB;
 constexpr absl::Duration kWait = absl::Seconds(120);
-
-std::string& BenchRoot() {
-  static std::string root;
-  return root;
-}
 
 uint64_t FrameBytes() { return engine::PaddedFrameSize(kSubjectLen, 0, kPayload); }
 
@@ -150,66 +153,8 @@ double CpuSeconds(clockid_t clock) {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
-// A fresh, empty directory under the bench root; removed by the destructor.
-class ScratchDir {
- public:
-  explicit ScratchDir(const char* name) {
-    static int counter = 0;
-    path_ = absl::StrCat(BenchRoot(), "/", name, "-", ++counter);
-    std::filesystem::remove_all(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::string StatusText(const absl::Status& s) {
-  return absl::StrCat(absl::StatusCodeToString(s.code()), ": ", std::string(s.message()));
-}
-
-void Fail(benchmark::State& state, const std::string& what, const absl::Status& s) {
-  const std::string msg = absl::StrCat(what, ": ", StatusText(s));
-  std::fprintf(stderr, "index_bench: %s\n", msg.c_str());
-  state.SkipWithError(msg.c_str());
-}
-
-// For benchmarks with repetitions: Google Benchmark 1.7.1 crashes computing
-// aggregates when the first repetition was skipped with an error, so such a
-// run records the error in its label and a "bench_error" counter instead
-// (bench/report.py reports it as failed).
-void FlagError(benchmark::State& state, const std::string& what, const absl::Status& s) {
-  const std::string msg = absl::StrCat("error: ", what, ": ", StatusText(s));
-  std::fprintf(stderr, "index_bench: %s\n", msg.c_str());
-  state.SetLabel(msg);
-  state.counters["bench_error"] = 1;
-}
-
-// Percentiles of per-operation latencies (ns), as microsecond counters named
-// <prefix>p50_us etc.
-void AddLatencyCounters(benchmark::State& state, std::vector<double> ns, const std::string& prefix = "") {
-  if (ns.empty()) return;
-  std::sort(ns.begin(), ns.end());
-  auto at = [&](double q) {
-    size_t i = std::min(ns.size() - 1, static_cast<size_t>(q * static_cast<double>(ns.size())));
-    return ns[i] / 1e3;
-  };
-  double sum = 0;
-  for (double x : ns) sum += x;
-  state.counters[prefix + "p50_us"] = at(0.50);
-  state.counters[prefix + "p90_us"] = at(0.90);
-  state.counters[prefix + "p99_us"] = at(0.99);
-  state.counters[prefix + "p999_us"] = at(0.999);
-  state.counters[prefix + "max_us"] = ns.back() / 1e3;
-  state.counters[prefix + "mean_us"] = sum / static_cast<double>(ns.size()) / 1e3;
-  state.counters[prefix + "samples"] = static_cast<double>(ns.size());
-}
+// FlagError's counter and label prefix in this binary.
+constexpr bench::ErrorFlag kBenchError{"bench_error", "error"};
 
 StreamConfig Config(const std::string& name, SyncMode mode) {
   StreamConfig c;
@@ -228,15 +173,6 @@ LogOptions EngineOptions(SyncMode mode) {
   o.sync = mode;
   o.sync_interval = kInterval;
   return o;
-}
-
-const char* ModeName(SyncMode m) {
-  switch (m) {
-    case SyncMode::kNever: return "never";
-    case SyncMode::kInterval: return "interval";
-    case SyncMode::kAlways: return "always";
-  }
-  return "?";
 }
 
 // Wakes waiters when a stream's indexed_seq advances (its durable
@@ -387,10 +323,10 @@ void BM_IndexAppend(benchmark::State& state, SyncMode mode) {
     }
     state.SetIterationTime(s.writer_s > 0 ? s.writer_s : 1e-9);
   }
-  if (!e.status.ok()) return FlagError(state, "engine side", e.status);
-  if (!s.status.ok()) return FlagError(state, "store side", s.status);
+  if (!e.status.ok()) return FlagError(state, kBenchError, "engine side", e.status);
+  if (!s.status.ok()) return FlagError(state, kBenchError, "store side", s.status);
   const double msgs = static_cast<double>(n);
-  state.counters["bench_error"] = 0;
+  state.counters[kBenchError.counter] = 0;
   state.counters["msgs"] = msgs;
   state.counters["store_first"] = store_first ? 1 : 0;
   for (auto [side, r] : {std::pair<const char*, const SideResult*>{"engine_", &e}, {"store_", &s}}) {
@@ -732,10 +668,11 @@ void BM_SeekPart(benchmark::State& state, bool lookup) {
   state.SetItemsProcessed(state.iterations());
 }
 
-// What Reader::SeekToPosition does on every call besides reading frames
-// (engine/reader.cc): list the stream directory (RefreshSegments), and open
-// and map the segment, check its header and unmap the previous one
-// (OpenSegment), even when the reader is already in that segment.
+// The parts of Reader::SeekToPosition besides reading frames
+// (engine/reader.cc): listing the stream directory (RefreshSegments), which
+// it did on every call before df545df and no longer does, and opening and
+// mapping the segment, checking its header and unmapping the previous one
+// (OpenSegmentBase), which it does on every seek into another segment.
 //   list_dir:     FileSystem::List of the stream directory
 //   open_segment: SegmentFile::Open of a random segment + DecodeSegmentIdentity,
 //                 replacing (unmapping, closing) the previous one
@@ -856,6 +793,29 @@ struct ReopenData {
 // A 1 GiB stream (128 B payloads, 64 MiB segments) twice: in a Store
 // (stream "reopen", sync=never, so that a writer's tail stays unsynced and
 // unindexed until the next open) and as a bare engine log.
+// n messages appended to a new stream "reopen" of a new Store in `dir`,
+// under sync=never; then the store is closed.
+absl::Status BuildReopenStore(const std::string& dir, uint64_t n) {
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir, StoreOptions{});
+  if (!store.ok()) return store.status();
+  absl::StatusOr<StoredStream*> stream = (*store)->CreateStream(Config("reopen", SyncMode::kNever));
+  if (!stream.ok()) return stream.status();
+  absl::Status s;
+  for (uint64_t i = 1; i <= n && s.ok(); ++i) s = (*stream)->Append(Msg(i)).status();
+  absl::Status c = (*store)->Close();
+  return s.ok() ? c : s;
+}
+
+// The same as a bare engine log in `dir`.
+absl::Status BuildReopenLog(const std::string& dir, uint64_t n) {
+  absl::StatusOr<std::unique_ptr<Log>> log = Log::Open(dir, EngineOptions(SyncMode::kNever));
+  if (!log.ok()) return log.status();
+  absl::Status s;
+  for (uint64_t i = 1; i <= n && s.ok(); ++i) s = (*log)->Append(Msg(i)).status();
+  absl::Status c = (*log)->Close();
+  return s.ok() ? c : s;
+}
+
 ReopenData& ReopenStreams() {
   static ReopenData d = [] {
     ReopenData r;
@@ -863,35 +823,16 @@ ReopenData& ReopenStreams() {
     r.log_dir = BenchRoot() + "/reopen-log";
     const uint64_t n = kReopenBytes / FrameBytes();
     Clock::time_point t0 = Clock::now();
-    {
-      absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(r.store_dir, StoreOptions{});
-      if (!store.ok()) {
-        r.status = store.status();
-        return r;
-      }
-      absl::StatusOr<StoredStream*> stream = (*store)->CreateStream(Config("reopen", SyncMode::kNever));
-      if (!stream.ok()) {
-        r.status = stream.status();
-        return r;
-      }
-      for (uint64_t i = 1; i <= n && r.status.ok(); ++i) r.status = (*stream)->Append(Msg(i)).status();
-      absl::Status c = (*store)->Close();
-      if (r.status.ok()) r.status = c;
-    }
+    r.status = BuildReopenStore(r.store_dir, n);
     r.store_build_s = Seconds(Clock::now() - t0);
     if (!r.status.ok()) return r;
     t0 = Clock::now();
-    absl::StatusOr<std::unique_ptr<Log>> log = Log::Open(r.log_dir, EngineOptions(SyncMode::kNever));
-    if (!log.ok()) {
-      r.status = log.status();
-      return r;
-    }
-    for (uint64_t i = 1; i <= n && r.status.ok(); ++i) r.status = (*log)->Append(Msg(i)).status();
-    absl::Status c = (*log)->Close();
-    if (r.status.ok()) r.status = c;
+    r.status = BuildReopenLog(r.log_dir, n);
     r.log_build_s = Seconds(Clock::now() - t0);
-    std::fprintf(stderr, "index_bench: 1 GiB streams built: store %.2f s, engine log %.2f s\n", r.store_build_s,
-                 r.log_build_s);
+    if (r.status.ok()) {
+      std::fprintf(stderr, "index_bench: 1 GiB streams built: store %.2f s, engine log %.2f s\n", r.store_build_s,
+                   r.log_build_s);
+    }
     return r;
   }();
   return d;
@@ -1030,21 +971,6 @@ void BM_ReopenAfterKill(benchmark::State& state, bool store) {
 
 // ---- registration ----
 
-std::string FileSystemName(const std::string& path) {
-  struct statfs st;
-  if (::statfs(path.c_str(), &st) != 0) return "unknown";
-  switch (static_cast<uint64_t>(st.f_type)) {
-    case 0xEF53: return "ext4";
-    case 0x58465342: return "xfs";
-    case 0x9123683E: return "btrfs";
-    case 0x01021994: return "tmpfs";
-    case 0x794c7630: return "overlayfs";
-    case 0x2FC12FC1: return "zfs";
-    case 0xF2F52010: return "f2fs";
-  }
-  return absl::StrFormat("0x%x", static_cast<uint64_t>(st.f_type));
-}
-
 void Register() {
   for (SyncMode m : {SyncMode::kNever, SyncMode::kInterval, SyncMode::kAlways}) {
     benchmark::RegisterBenchmark(absl::StrCat("BM_IndexAppend/", ModeName(m)).c_str(), BM_IndexAppend, m)
@@ -1107,26 +1033,6 @@ void Register() {
 }  // namespace shortbus::index
 
 int main(int argc, char** argv) {
-  using shortbus::index::BenchRoot;
-  shortbus::index::Register();
-  benchmark::Initialize(&argc, argv);  // exits on --help
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  const char* base = std::getenv("SHORTBUS_BENCH_DIR");
-  if (base == nullptr || *base == '\0') base = std::getenv("TMPDIR");
-  if (base == nullptr || *base == '\0') base = "/tmp";
-  std::error_code ec;
-  std::filesystem::create_directories(base, ec);
-  BenchRoot() = absl::StrCat(std::filesystem::absolute(base).string(), "/shortbus-bench-", ::getpid());
-  std::filesystem::create_directories(BenchRoot(), ec);
-  if (ec) {
-    std::fprintf(stderr, "index_bench: cannot create %s: %s\n", BenchRoot().c_str(), ec.message().c_str());
-    return 1;
-  }
-  benchmark::AddCustomContext("bench_dir", BenchRoot());
-  benchmark::AddCustomContext("bench_fs", shortbus::index::FileSystemName(BenchRoot()));
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  shortbus::index::ReleaseSeekStore();
-  std::filesystem::remove_all(BenchRoot(), ec);
-  return 0;
+  return shortbus::bench::RunBenchmarks("index_bench", argc, argv, shortbus::index::Register,
+                                        shortbus::index::ReleaseSeekStore);
 }

@@ -111,6 +111,17 @@ def status_note(res, k):
     return " (%d of %d runs failed)" % (len(errs), res.attempts(k))
 
 
+def error_lines(res):
+    """The "Errors in this run" section, if any benchmark failed."""
+    if not res.errors:
+        return []
+    lines = ["### Errors in this run", ""]
+    for k, errs in sorted(res.errors.items()):
+        for e in errs:
+            lines.append("- `%s`: %s" % (k, e))
+    return lines + [""]
+
+
 def machine_lines(res, binary="engine_bench"):
     """What the run was on, from the context bench/run.sh recorded in the JSON."""
     ctx = res.context
@@ -289,13 +300,7 @@ def report(res):
             size, "written" if written else "fresh (unwritten)", b["p50_us"], b["p99_us"]))
     w("")
 
-    if res.errors:
-        w("### Errors in this run")
-        w("")
-        for k, errs in sorted(res.errors.items()):
-            for e in errs:
-                w("- `%s`: %s" % (k, e))
-        w("")
+    out.extend(error_lines(res))
     return "\n".join(out)
 
 
@@ -459,8 +464,8 @@ def index_report(res):
         ("`Reader::SeekToTime` + `Next` (no index: binary search over segments, then scan)", "BM_Seek/time_scan"),
         ("part: the LMDB lookup alone (`StreamIndex::SeekSequence`)", "BM_SeekPart/lookup"),
         ("part: `Reader::SeekToPosition` + `Next` from a looked-up entry", "BM_SeekPart/position"),
-        ("cost inside SeekToPosition: list the stream directory", "BM_SeekCost/list_dir"),
-        ("cost inside SeekToPosition: open + map + check a segment, unmap the previous", "BM_SeekCost/open_segment"),
+        ("cost SeekToPosition paid on every seek before df545df: list the stream directory", "BM_SeekCost/list_dir"),
+        ("cost of a seek into another segment than the mapped one: open + map + check it, unmap the previous", "BM_SeekCost/open_segment"),
         ("what-if (no such code path): lookup + scan + checksum with every segment mapped once", "BM_SeekPremapped"),
     ]
     for label, k in rows:
@@ -503,13 +508,7 @@ def index_report(res):
                 b.get("frames_scanned", 0), b.get("log_bytes", 0) / 2**30, share))
     w("")
 
-    if res.errors:
-        w("### Errors in this run")
-        w("")
-        for k, errs in sorted(res.errors.items()):
-            for e in errs:
-                w("- `%s`: %s" % (k, e))
-        w("")
+    out.extend(error_lines(res))
     bad = []
     for k, runs in sorted(res.runs.items()):
         for r in runs:
