@@ -1,6 +1,7 @@
 #include "engine/reader.h"
 
 #include <lz4.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <thread>
@@ -28,13 +29,13 @@ absl::StatusOr<std::unique_ptr<Reader>> Reader::Open(const std::string& dir,
   FileSystem* fs = options.fs != nullptr ? options.fs : DefaultFileSystem();
   absl::StatusOr<StreamMeta> meta = StreamMeta::OpenForRead(fs, dir);
   if (!meta.ok()) return meta.status();
-  std::unique_ptr<Reader> r(new Reader(dir, fs, std::move(*meta)));
+  std::unique_ptr<Reader> r(new Reader(dir, fs, std::move(*meta), options.mapped_segments));
   if (absl::Status s = r->SeekToSequence(0); !s.ok()) return s;
   return r;
 }
 
-Reader::Reader(std::string dir, FileSystem* fs, StreamMeta meta)
-    : dir_(std::move(dir)), fs_(fs), meta_(std::move(meta)) {}
+Reader::Reader(std::string dir, FileSystem* fs, StreamMeta meta, size_t max_parked)
+    : dir_(std::move(dir)), fs_(fs), meta_(std::move(meta)), max_parked_(max_parked) {}
 
 Reader::~Reader() = default;
 
@@ -54,6 +55,28 @@ absl::Status Reader::OpenSegment(size_t index) { return OpenSegmentBase(bases_[i
 
 absl::Status Reader::OpenSegmentBase(uint64_t base) {
   const std::string path = absl::StrCat(dir_, "/", SegmentFileName(base));
+  if (cur_.is_open() && cur_base_ != base) {
+    // Keep the segment we leave mapped: seeks jump back and forth.
+    struct stat st;
+    const ino_t ino = ::fstat(cur_.fd(), &st) == 0 ? st.st_ino : 0;
+    parked_.push_back({cur_base_, ino, std::move(cur_)});
+    if (parked_.size() > max_parked_) parked_.erase(parked_.begin());
+  }
+  for (auto it = parked_.begin(); it != parked_.end(); ++it) {
+    if (it->base != base) continue;
+    // Still the same file under that name (recovery may have set it aside)?
+    struct stat st;
+    const bool same = ::stat(path.c_str(), &st) == 0 && st.st_ino == it->inode;
+    SegmentFile f = std::move(it->file);
+    parked_.erase(it);
+    if (!same) break;
+    cur_ = std::move(f);
+    cur_base_ = base;
+    off_ = kSegmentDataOffset;
+    expected_seq_ = base;
+    resyncing_ = false;
+    return absl::OkStatus();
+  }
   absl::StatusOr<SegmentFile> f = SegmentFile::Open(fs_, path, false);
   if (!f.ok()) return f.status();
   SegmentIdentity id;

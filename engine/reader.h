@@ -30,6 +30,10 @@ namespace shortbus::engine {
 
 struct ReaderOptions {
   FileSystem* fs = nullptr;  // nullptr = DefaultFileSystem()
+  // Segments kept mapped after the reader moves away from them, so that
+  // seeks back and forth (an index's random access) do not map and check a
+  // file each time. Costs address space only (segment_size each).
+  size_t mapped_segments = 32;
 };
 
 // True for the status Next() returns when nothing more is committed yet.
@@ -83,7 +87,7 @@ class Reader {
   uint64_t position() const { return expected_seq_; }
 
  private:
-  Reader(std::string dir, FileSystem* fs, StreamMeta meta);
+  Reader(std::string dir, FileSystem* fs, StreamMeta meta, size_t max_parked);
   absl::Status RefreshSegments();
   // Opens the segment with the greatest base <= seq (or the first one).
   absl::Status OpenSegmentFor(uint64_t seq);
@@ -110,6 +114,13 @@ class Reader {
   uint64_t resync_bad_seq_ = 0;
   uint64_t resync_scan_from_ = 0;
   uint64_t unreadable_base_ = 0;  // a following segment that failed to open
+  struct Parked {
+    uint64_t base;
+    uint64_t inode;  // to notice a file replaced under the same name
+    SegmentFile file;
+  };
+  std::vector<Parked> parked_;  // least recently left first
+  const size_t max_parked_;
 };
 
 }  // namespace shortbus::engine

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "engine/coding.h"
@@ -278,6 +279,40 @@ TEST(ReaderDamage, UnreadableSegmentIsSkipped) {
   EXPECT_LE(errors, 2u);  // the bad segment, and the gap it leaves
   EXPECT_GE(errors, 1u);
   EXPECT_EQ(ok, 5000u - (bases[2] - bases[1]));
+}
+
+}  // namespace
+}  // namespace shortbus::engine
+
+namespace shortbus::engine {
+namespace {
+
+// Segments a reader left stay mapped for seeks back, but a file replaced
+// under the same name is never served from the old mapping.
+TEST(ReaderParked, SeeksBackReuseMappingsButNotAReplacedFile) {
+  testing::TempDir a, b;
+  { auto log = Build(a.path(), 5000); ASSERT_TRUE(log->Close().ok()); }
+  { auto log = Build(b.path(), 5000); ASSERT_TRUE(log->Close().ok()); }
+  std::vector<uint64_t> bases;
+  for (const auto& n : testing::ListDir(a.path())) {
+    uint64_t base;
+    if (ParseSegmentFileName(n, &base)) bases.push_back(base);
+  }
+  ASSERT_GE(bases.size(), 3u);
+  auto r = *Reader::Open(a.path());
+  for (int round = 0; round < 3; ++round) {
+    for (uint64_t base : bases) {
+      ASSERT_TRUE(r->SeekToSequence(base + 1).ok());
+      ASSERT_EQ(NextSeq(r.get()), base + 1);
+    }
+  }
+  // Segment 2 of stream a replaced by segment 2 of stream b (another identity).
+  std::filesystem::copy_file(b.Sub(SegmentFileName(bases[1])), a.Sub("replacement.tmp"));
+  std::filesystem::rename(a.Sub("replacement.tmp"), a.Sub(SegmentFileName(bases[1])));
+  ASSERT_TRUE(r->SeekToSequence(bases[0] + 1).ok());  // leave it, then come back
+  ASSERT_EQ(NextSeq(r.get()), bases[0] + 1);
+  absl::Status s = r->SeekToSequence(bases[1] + 1);
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
 }
 
 }  // namespace
