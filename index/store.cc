@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/clock.h"
 #include "engine/file_system.h"
+#include "engine/stream_meta.h"
 #include "index/reindex.h"
 
 namespace shortbus::index {
@@ -109,6 +110,13 @@ void StoredStream::SetDurableCallback(std::function<void(uint64_t)> cb) {
 
 absl::Status StoredStream::CatchUp(uint64_t durable_seq) {
   std::lock_guard<std::mutex> l(index_mu_);
+  if (sync_owed_) {
+    // A commit whose environment sync failed: durable only once a sync
+    // succeeds, and only then reported.
+    if (absl::Status s = env_->Sync(); !s.ok()) return s;
+    sync_owed_ = false;
+    ReportIndexed();
+  }
   const IndexProgress& p = index_->progress();
   if (p.indexed_seq >= durable_seq) return absl::OkStatus();
   if (index_reader_ == nullptr) {
@@ -126,6 +134,7 @@ absl::Status StoredStream::CatchUp(uint64_t durable_seq) {
     if (engine::IsEndOfData(s)) break;
     if (!s.ok()) {
       if (absl::IsDataLoss(s)) continue;  // reported by the log's own checks; index what is readable
+      index_->Abandon();  // what was added is read again next time, not counted twice
       return s;
     }
     if (rec.sequence > durable_seq) break;  // not durable yet: the next sync brings it
@@ -134,16 +143,24 @@ absl::Status StoredStream::CatchUp(uint64_t durable_seq) {
   if (!index_->has_pending()) return absl::OkStatus();
   const uint64_t first = log_->first_seq();
   s = env_->Write([&](MDB_txn* txn) -> absl::Status {
+    if (absl::Status w = index_->WriteBatch(txn); !w.ok()) return w;
     // Ranges of expired messages (deleted segments) go with the same commit.
-    if (absl::Status p = index_->PruneBelow(txn, first); !p.ok()) return p;
-    return index_->WriteBatch(txn);
+    return index_->PruneBelow(txn, first);
   });
-  if (s.ok()) s = env_->Sync();
   if (!s.ok()) {
     index_->Abandon();
     return s;
   }
   index_->Committed();
+  if (s = env_->Sync(); !s.ok()) {
+    sync_owed_ = true;  // committed, not yet durable: retried before anything else
+    return s;
+  }
+  ReportIndexed();
+  return absl::OkStatus();
+}
+
+void StoredStream::ReportIndexed() {
   const uint64_t indexed = index_->progress().indexed_seq;
   indexed_seq_.store(indexed, std::memory_order_release);
   std::function<void(uint64_t)> cb;
@@ -152,7 +169,6 @@ absl::Status StoredStream::CatchUp(uint64_t durable_seq) {
     cb = durable_cb_;
   }
   if (cb) cb(indexed);
-  return absl::OkStatus();
 }
 
 // ---- Store ----
@@ -185,8 +201,16 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir, 
     }
   }
   for (const CatalogEntry& e : *entries) {
-    absl::StatusOr<StoredStream*> s = store->OpenStream(e, false);
+    // A crash between the catalogue commit and the creation of the stream's
+    // directory (or of its CONFIG) leaves a stream that was never appended
+    // to: create what is missing.
+    const std::string dir = absl::StrCat(data_dir, "/streams/", e.config.name);
+    const bool exists = std::filesystem::exists(dir + "/" + engine::kStreamMetaFile, ec);
+    absl::StatusOr<StoredStream*> s = store->OpenStream(e, !exists);
     if (!s.ok()) return s.status();
+    if (!std::filesystem::exists(dir + "/" + kStreamConfigFile, ec)) {
+      if (absl::Status w = WriteStreamConfigFile(dir, e); !w.ok()) return w;
+    }
   }
   return store;
 }
@@ -278,6 +302,11 @@ absl::Status Store::DeleteStream(const std::string& name) {
   }
   (void)stream->log_->Close();  // its files go next; a failed final sync does not matter
   const std::string dir = stream->log_->dir();
+  // CONFIG goes first: after a crash from here on, neither Open nor reindex
+  // sees a stream in what is left of the directory.
+  std::error_code rm_ec;
+  std::filesystem::remove(dir + "/" + kStreamConfigFile, rm_ec);
+  (void)engine::DefaultFileSystem()->SyncDir(dir);
   absl::Status s = env_->Write([&](MDB_txn* txn) -> absl::Status {
     if (absl::Status d = stream->index_->DropAll(txn); !d.ok()) return d;
     return CatalogRemove(env_.get(), txn, name);

@@ -84,6 +84,7 @@ class StoredStream {
   StoredStream() = default;
   // Indexes what the log has made durable and the index has not seen.
   absl::Status CatchUp(uint64_t durable_seq);
+  void ReportIndexed();  // REQUIRES: index_mu_ held
 
   CatalogEntry entry_;
   LmdbEnv* env_ = nullptr;
@@ -93,6 +94,7 @@ class StoredStream {
   std::unique_ptr<engine::Reader> index_reader_;  // used under index_mu_
   std::mutex index_mu_;
   std::atomic<uint64_t> indexed_seq_{0};
+  bool sync_owed_ = false;  // under index_mu_: committed, environment sync failed
   std::mutex cb_mu_;
   std::function<void(uint64_t)> durable_cb_;
   absl::flat_hash_map<std::string, uint64_t> last_by_subject_;  // writer thread

@@ -43,10 +43,9 @@ StreamIndex::StreamIndex(LmdbEnv* env, uint32_t stream_no, uint64_t sparse_bytes
       progress_db_(env->db(kProgressDb)) {}
 
 absl::Status StreamIndex::Load() {
-  subjects_.clear();
-  dirty_.clear();
-  entries_.clear();
-  committed_ = IndexProgress{};
+  // Read into temporaries; the state changes only if the whole read worked.
+  IndexProgress progress;
+  absl::flat_hash_map<std::string, HotSubject> subjects;
   absl::Status s = env_->Read([&](MDB_txn* txn) -> absl::Status {
     std::string pk = StreamKey(stream_no_);
     MDB_val k = ValOf(pk), v;
@@ -54,7 +53,7 @@ absl::Status StreamIndex::Load() {
     if (rc == 0) {
       if (v.mv_size != 32) return absl::DataLossError("index: malformed progress record");
       const char* p = static_cast<const char*>(v.mv_data);
-      committed_ = {DecodeFixed64(p), DecodeFixed64(p + 8), DecodeFixed64(p + 16), DecodeFixed64(p + 24)};
+      progress = {DecodeFixed64(p), DecodeFixed64(p + 8), DecodeFixed64(p + 16), DecodeFixed64(p + 24)};
     } else if (rc != MDB_NOTFOUND) {
       return LmdbStatus(rc, "read index progress");
     }
@@ -66,13 +65,17 @@ absl::Status StreamIndex::Load() {
       if (key.size() < 4 || GetBigEndian32(key.data()) != stream_no_) break;
       if (v.mv_size != 16) continue;
       const char* p = static_cast<const char*>(v.mv_data);
-      subjects_[std::string(key.substr(4))].state = {DecodeFixed64(p), DecodeFixed64(p + 8)};
+      subjects[std::string(key.substr(4))].state = {DecodeFixed64(p), DecodeFixed64(p + 8)};
     }
     mdb_cursor_close(cur);
     return rc == 0 || rc == MDB_NOTFOUND ? absl::OkStatus() : LmdbStatus(rc, "read subjects");
   });
-  pending_ = committed_;
-  return s;
+  if (!s.ok()) return s;
+  committed_ = pending_ = progress;
+  subjects_ = std::move(subjects);
+  dirty_.clear();
+  entries_.clear();
+  return absl::OkStatus();
 }
 
 void StreamIndex::Add(const engine::Record& rec) {
@@ -143,7 +146,15 @@ void StreamIndex::Committed() {
   dirty_.clear();
 }
 
-void StreamIndex::Abandon() { (void)Load(); }
+void StreamIndex::Abandon() {
+  if (Load().ok()) return;
+  // Cannot read back what is committed: forget the pending batch at least
+  // (subject counts of the batch stay raised in memory until the next open).
+  pending_ = committed_;
+  entries_.clear();
+  for (const std::string& subject : dirty_) subjects_.find(subject)->second.dirty = false;
+  dirty_.clear();
+}
 
 absl::StatusOr<IndexPosition> StreamIndex::SeekSequence(uint64_t seq) const {
   IndexPosition pos;

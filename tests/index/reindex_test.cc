@@ -98,17 +98,40 @@ TEST(Reindex, StreamWithoutConfigIsReportedAndARunningStoreIsRespected) {
   TempDir tmp;
   const std::string data = tmp.Sub("data");
   Build(data);
-  std::filesystem::remove(data + "/streams/B/" + kStreamConfigFile);
   {
     auto store = *Store::Open(data, {});
     absl::StatusOr<ReindexReport> busy = Reindex(data, {});
     EXPECT_TRUE(absl::IsUnavailable(busy.status())) << busy.status();
   }
+  std::filesystem::remove(data + "/streams/B/" + kStreamConfigFile);
   absl::StatusOr<ReindexReport> report = Reindex(data, {});
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->streams, std::vector<std::string>{"A"});
   ASSERT_EQ(report->problems.size(), 1u);
   EXPECT_THAT(report->problems[0], HasSubstr("B: "));
+}
+
+// Crash windows of CreateStream and DeleteStream leave states that open
+// repairs, never refuses, and that reindex never turns back into a stream.
+TEST(Reindex, CrashWindowsOfCreateAndDeleteAreRepaired) {
+  TempDir tmp;
+  const std::string data = tmp.Sub("data");
+  Build(data);
+  // Create: catalogued, but the directory never made it.
+  std::filesystem::remove_all(data + "/streams/B");
+  // Delete: CONFIG removed first, then the crash before the catalogue commit.
+  std::filesystem::remove(data + "/streams/A/" + kStreamConfigFile);
+  {
+    auto opened = Store::Open(data, {});
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_EQ((*opened)->Find("B")->log().last_seq(), 0u);  // recreated, empty
+    EXPECT_TRUE(std::filesystem::exists(data + "/streams/B/" + kStreamConfigFile));
+    EXPECT_TRUE(std::filesystem::exists(data + "/streams/A/" + kStreamConfigFile));  // still catalogued: restored
+    ASSERT_TRUE((*opened)->DeleteStream("A").ok());
+  }
+  absl::StatusOr<ReindexReport> report = Reindex(data, {});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->streams, std::vector<std::string>{"B"});
 }
 
 }  // namespace
