@@ -255,11 +255,7 @@ TEST(ReaderDamage, FollowerGetsFramesAppendedAfterADamagedOne) {
 TEST(ReaderDamage, UnreadableSegmentIsSkipped) {
   testing::TempDir tmp;
   { auto log = Build(tmp.path(), 5000); ASSERT_TRUE(log->Close().ok()); }
-  std::vector<uint64_t> bases;
-  for (const auto& n : testing::ListDir(tmp.path())) {
-    uint64_t b;
-    if (ParseSegmentFileName(n, &b)) bases.push_back(b);
-  }
+  const std::vector<uint64_t> bases = testing::SegmentBases(tmp.path());
   ASSERT_GE(bases.size(), 3u);
   testing::WriteFileAt(SegPath(tmp.path(), bases[1]), 0, "XXXXXXXX");  // magic
   auto r = *Reader::Open(tmp.path());
@@ -293,11 +289,7 @@ TEST(ReaderParked, SeeksBackReuseMappingsButNotAReplacedFile) {
   testing::TempDir a, b;
   { auto log = Build(a.path(), 5000); ASSERT_TRUE(log->Close().ok()); }
   { auto log = Build(b.path(), 5000); ASSERT_TRUE(log->Close().ok()); }
-  std::vector<uint64_t> bases;
-  for (const auto& n : testing::ListDir(a.path())) {
-    uint64_t base;
-    if (ParseSegmentFileName(n, &base)) bases.push_back(base);
-  }
+  const std::vector<uint64_t> bases = testing::SegmentBases(a.path());
   ASSERT_GE(bases.size(), 3u);
   auto r = *Reader::Open(a.path());
   for (int round = 0; round < 3; ++round) {

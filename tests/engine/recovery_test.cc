@@ -413,12 +413,7 @@ TEST(Recovery, TimestampsStayOrderedAfterAnEmptyLastSegment) {
     for (uint64_t i = 1; i <= 3; ++i) ASSERT_TRUE(log->Append({"rec", "", PayloadFor(i, 400000), 5000 + static_cast<int64_t>(i)}).ok());
     ASSERT_TRUE(log->Close().ok());
   }
-  auto names = testing::ListDir(tmp.path());
-  uint64_t last_base = 0;
-  for (const auto& n : names) {
-    uint64_t b;
-    if (ParseSegmentFileName(n, &b)) last_base = b;
-  }
+  const uint64_t last_base = testing::SegmentBases(tmp.path()).back();
   ASSERT_GT(last_base, 1u);
   // The last segment's only frame is torn and its record lost.
   const std::string seg = SegPath(tmp.path(), last_base);

@@ -17,14 +17,7 @@ using testing::PayloadFor;
 using testing::SmallOptions;
 using testing::TempDir;
 
-size_t CountSegments(const std::string& dir) {
-  size_t n = 0;
-  for (const auto& name : testing::ListDir(dir)) {
-    uint64_t base;
-    if (ParseSegmentFileName(name, &base)) ++n;
-  }
-  return n;
-}
+size_t CountSegments(const std::string& dir) { return testing::SegmentBases(dir).size(); }
 
 uint64_t FirstReadable(const std::string& dir) {
   auto r = Reader::Open(dir);
@@ -203,11 +196,7 @@ TEST(Retention, ExpiryCrossesAGapLeftByCorruption) {
     for (uint64_t i = 1; i <= 9; ++i) ASSERT_TRUE(log->Append({"g", "", testing::PayloadFor(i, 400000), 0}).ok());
     ASSERT_TRUE(log->Close().ok());
   }
-  std::vector<uint64_t> bases;
-  for (const auto& n : testing::ListDir(tmp.path())) {
-    uint64_t b;
-    if (ParseSegmentFileName(n, &b)) bases.push_back(b);
-  }
+  const std::vector<uint64_t> bases = testing::SegmentBases(tmp.path());
   ASSERT_GE(bases.size(), 4u);
   testing::WriteFileAt(tmp.Sub(SegmentFileName(bases[1])), 0, "XXXXXXXX");  // quarantined at open
   LogOptions o = testing::SmallOptions();

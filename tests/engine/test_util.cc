@@ -10,6 +10,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "engine/segment_header.h"
+
 namespace shortbus::engine::testing {
 
 TempDir::TempDir() {
@@ -54,6 +56,16 @@ std::vector<std::string> ListDir(const std::string& dir) {
   }
   std::sort(names.begin(), names.end());
   return names;
+}
+
+std::vector<uint64_t> SegmentBases(const std::string& dir) {
+  std::vector<uint64_t> bases;
+  for (const std::string& name : ListDir(dir)) {
+    uint64_t base;
+    if (ParseSegmentFileName(name, &base)) bases.push_back(base);
+  }
+  std::sort(bases.begin(), bases.end());
+  return bases;
 }
 
 std::string ReadFile(const std::string& path) {

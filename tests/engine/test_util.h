@@ -36,6 +36,9 @@ std::string PayloadFor(uint64_t seq, size_t len);
 // Names of the files in `dir`, sorted.
 std::vector<std::string> ListDir(const std::string& dir);
 
+// Base sequences of the segment files in a stream directory, ascending.
+std::vector<uint64_t> SegmentBases(const std::string& dir);
+
 // Reads/writes a whole file.
 std::string ReadFile(const std::string& path);
 void WriteFileAt(const std::string& path, uint64_t offset, const std::string& bytes);

@@ -161,11 +161,7 @@ TEST(Store, IndexAheadOfTheLogIsRebuilt) {
     ASSERT_TRUE(store->Close().ok());
   }
   // The log loses its last segment (a disk that dropped a file).
-  uint64_t last_base = 0;
-  for (const auto& n : engine::testing::ListDir(f.data + "/streams/ORDERS")) {
-    uint64_t b;
-    if (engine::ParseSegmentFileName(n, &b)) last_base = std::max(last_base, b);
-  }
+  const uint64_t last_base = engine::testing::SegmentBases(f.data + "/streams/ORDERS").back();
   ASSERT_GT(last_base, 1u);
   std::filesystem::remove(f.data + "/streams/ORDERS/" + engine::SegmentFileName(last_base));
   auto store = f.Open();

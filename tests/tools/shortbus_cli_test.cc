@@ -214,11 +214,7 @@ TEST(ShortbusCli, VerifyChecksTheIndexAgainstTheLogs) {
   EXPECT_THAT(rogue.out, HasSubstr("not in the index catalogue"));
   std::filesystem::remove_all(data + "/streams/ROGUE");
   // The log loses its last segment: the index now claims more than it holds.
-  uint64_t last_base = 0;
-  for (const auto& n : engine::testing::ListDir(data + "/streams/ORDERS")) {
-    uint64_t b;
-    if (engine::ParseSegmentFileName(n, &b)) last_base = std::max(last_base, b);
-  }
+  const uint64_t last_base = engine::testing::SegmentBases(data + "/streams/ORDERS").back();
   std::filesystem::remove(data + "/streams/ORDERS/" + engine::SegmentFileName(last_base));
   CliResult ahead = Shortbus("verify " + data);
   EXPECT_EQ(ahead.code, 1) << ahead.out;
