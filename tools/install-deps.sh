@@ -8,9 +8,16 @@ packages=(
   g++ meson ninja-build pkg-config
   liblmdb-dev liburing-dev libxxhash-dev liblz4-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev
+  libnats-dev nats-server
 )
 
 missing=()
+# The Node client tests need node and npm; a machine may already have them from
+# another packaging, whose npm conflicts with Debian's, so ask only when absent.
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$p")
