@@ -9,7 +9,7 @@ packages=(
   liblmdb-dev liburing-dev libxxhash-dev liblz4-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev
-  libnats-dev nats-server
+  libnats-dev nats-server gnuplot-nox
 )
 
 missing=()
@@ -23,7 +23,19 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+
+# The Node client tests' packages (npm's registry), installed once from the
+# lock file into tests/e2e/node/node_modules.
+install_npm() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/e2e/node"
+  if [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules" ]; then
+    echo "installing npm packages in tests/e2e/node"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error </dev/null >/dev/null)
+  fi
+}
+
+if [ ${#missing[@]} -eq 0 ]; then install_npm; exit 0; fi
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
@@ -31,3 +43,4 @@ echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq </dev/null
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+install_npm
