@@ -1,0 +1,67 @@
+// The subject router: a trie of subject tokens with `*` and `>` children,
+// queue groups, and a cache of recent matches.
+//
+// Subjects are dot-separated tokens. A subscription subject may use `*`
+// (exactly one token) and `>` (one or more tokens, last token only).
+// Match() takes a literal subject (no wildcards) and returns every
+// subscription it matches, plain ones in one list and queue subscriptions
+// grouped by queue name, so the caller picks one member per group.
+//
+// Cost: Match() on a cached subject allocates nothing and does one hash
+// lookup; on a miss it walks the trie with the tokens in a stack array and
+// caches the result. Insert/Remove patch or evict cached results that they
+// affect, so a cached result is never stale. The cache is bounded (see
+// kMaxCacheEntries in sublist.cc); when full, entries are swept.
+//
+// Not thread-safe: one Sublist per loop thread, or an external lock.
+#ifndef SHORTBUS_SERVER_SUBLIST_H_
+#define SHORTBUS_SERVER_SUBLIST_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "server/subscription.h"
+
+namespace shortbus::server {
+
+struct MatchResult {
+  std::vector<Subscription*> plain;
+  // One entry per queue group with at least one member; members in the
+  // order they subscribed.
+  std::vector<std::vector<Subscription*>> queues;
+};
+
+class Sublist {
+ public:
+  Sublist();
+  ~Sublist();
+  Sublist(const Sublist&) = delete;
+  Sublist& operator=(const Sublist&) = delete;
+
+  // Adds `sub` (its subject must pass IsValidSubscribeSubject). Returns
+  // InvalidArgument for a bad subject. The same pointer must not be
+  // inserted twice.
+  absl::Status Insert(Subscription* sub);
+  // Removes `sub`; NotFound if it is not in the list.
+  absl::Status Remove(Subscription* sub);
+
+  // Every subscription matching the literal `subject`. The reference stays
+  // valid until the next call of Insert, Remove or Match on this Sublist.
+  const MatchResult& Match(std::string_view subject);
+
+  size_t count() const;        // subscriptions held
+  size_t cache_size() const;   // cached match results
+  uint64_t generation() const; // bumped by every Insert/Remove
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace shortbus::server
+
+#endif  // SHORTBUS_SERVER_SUBLIST_H_
