@@ -1,0 +1,85 @@
+// Starts and stops the server under test (nats-server or shortbusd) for the
+// end-to-end tests: loopback only, an ephemeral port, a private temp
+// directory, readiness by connecting (bounded), stop by pid (SIGTERM, then
+// SIGKILL after a bounded wait), restart on the same port.
+//
+// The Node tests have the same launcher in node/server.mjs; keep the two in
+// step (arguments, files, time limits).
+#ifndef SHORTBUS_TESTS_E2E_SERVER_LAUNCHER_H_
+#define SHORTBUS_TESTS_E2E_SERVER_LAUNCHER_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <utility>
+
+namespace shortbus::e2e {
+
+// Which server the tests run against: meson passes E2E_SERVER_KIND
+// ("nats-server" or "shortbusd") and E2E_SERVER_BIN (its path).
+struct Target {
+  std::string kind;
+  std::string binary;
+};
+// Empty kind when the environment does not say.
+Target TargetFromEnv();
+
+struct ServerOptions {
+  // Non-empty: clients must present this token.
+  std::string token;
+  // Non-empty user: clients must present this user and password.
+  std::string user;
+  std::string password;
+
+  static ServerOptions Token(std::string token) {
+    ServerOptions o;
+    o.token = std::move(token);
+    return o;
+  }
+  static ServerOptions UserPassword(std::string user, std::string password) {
+    ServerOptions o;
+    o.user = std::move(user);
+    o.password = std::move(password);
+    return o;
+  }
+};
+
+class ServerProcess {
+ public:
+  ServerProcess(Target target, ServerOptions options);
+  ~ServerProcess();  // Stops the server and removes its directory.
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // Starts on an ephemeral port and waits until it accepts connections.
+  // Returns "" on success, else what went wrong (with the server's log).
+  std::string Start();
+  // Stops (if running), then starts again on the same port.
+  std::string Restart();
+  // SIGTERM, up to 10 s for it to exit, then SIGKILL. Returns the wait
+  // status, or -1 when nothing was running.
+  int Stop();
+
+  bool running() const { return pid_ > 0; }
+  int port() const { return port_; }
+  // nats://127.0.0.1:PORT
+  std::string url() const;
+  // The last lines of the server's standard output and error.
+  std::string LogTail() const;
+
+ private:
+  std::string StartOn(int port);
+  std::string WaitReady();
+  // The port the server says it listens on, or 0 when not (yet) known.
+  int ReadPortFile() const;
+
+  Target target_;
+  ServerOptions options_;
+  std::string dir_;  // private temp directory
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+}  // namespace shortbus::e2e
+
+#endif  // SHORTBUS_TESTS_E2E_SERVER_LAUNCHER_H_
