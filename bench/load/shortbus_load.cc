@@ -1,0 +1,610 @@
+// shortbus-load: a load generator that speaks the NATS client protocol to
+// any server over TCP or a Unix socket (docs/benchmarks.md, "Server:
+// shortbusd vs nats-server"). No client library: raw sockets, large batched
+// writes, frames parsed in place, one thread per connection role.
+//
+// usage: shortbus-load SCENARIO --server URL [options]
+//   pub      one publisher sends --msgs messages of --size bytes, then PING;
+//            the rate is up to the PONG (the server has read everything)
+//   pubsub   one publisher, one subscriber; rate = messages received over
+//            the time from the first publish to the last message received
+//   fanout   one publisher, --subs subscribers (each gets every message)
+//   queue    --pubs publishers share --msgs; --members subscribers in one
+//            queue group receive them (each message to one member)
+//   reqrep   requests to a responder connection, --inflight at a time;
+//            latency percentiles of --msgs round trips (after --warmup)
+//   idle     opens --conns connections that finish CONNECT/PING/PONG and
+//            holds them; with --server-pid reports the server's VmRSS
+//            before and after
+//   sink     a trivial server for calibration: --listen URL [--port-file F];
+//            answers PING, discards everything, and floods --msgs MSG frames
+//            of --size bytes to each connection that subscribes
+// Options: --label NAME (copied into the JSON), --json (one JSON object on
+// stdout instead of the human line), --timeout SECONDS (a read that waits
+// longer fails, default 30), --subject S (default bench.load).
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/load/conn.h"
+
+namespace shortbus::load {
+namespace {
+
+struct Options {
+  std::string scenario;
+  std::string server = "tcp://127.0.0.1:4222";
+  std::string label;
+  std::string subject = "bench.load";
+  std::string listen, port_file;
+  long msgs = 1000000;
+  long size = 128;
+  long subs = 4;
+  long pubs = 2;
+  long members = 3;
+  long inflight = 1;
+  long warmup = 1000;
+  long conns = 10000;
+  long server_pid = 0;
+  double timeout = 30;
+  bool json = false;
+};
+
+[[noreturn]] void Usage(const std::string& why) {
+  Die(why + "\nusage: shortbus-load pub|pubsub|fanout|queue|reqrep|idle|sink --server URL "
+            "[--msgs N] [--size BYTES] [--subs N] [--pubs N] [--members N] [--inflight N] "
+            "[--warmup N] [--conns N] [--server-pid PID] [--label NAME] [--json] "
+            "[--timeout SECONDS] [--subject S] [--listen URL] [--port-file FILE]");
+}
+
+long ToLong(const std::string& flag, const std::string& v) {
+  long x = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (ec != std::errc() || p != v.data() + v.size() || x < 0) Usage("bad value for " + flag + ": " + v);
+  return x;
+}
+
+Options ParseArgs(int argc, char** argv) {
+  Options o;
+  std::map<std::string, long*> longs = {
+      {"--msgs", &o.msgs},         {"--size", &o.size},       {"--subs", &o.subs},
+      {"--pubs", &o.pubs},         {"--members", &o.members}, {"--inflight", &o.inflight},
+      {"--warmup", &o.warmup},     {"--conns", &o.conns},     {"--server-pid", &o.server_pid}};
+  std::map<std::string, std::string*> strings = {
+      {"--server", &o.server}, {"--label", &o.label},   {"--subject", &o.subject},
+      {"--listen", &o.listen}, {"--port-file", &o.port_file}};
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    if (a.rfind("--", 0) != 0) {
+      if (!o.scenario.empty()) Usage("unexpected argument " + a);
+      o.scenario = a;
+      continue;
+    }
+    if (a == "--json") {
+      o.json = true;
+      continue;
+    }
+    std::string value;
+    size_t eq = a.find('=');
+    if (eq != std::string::npos) {
+      value = a.substr(eq + 1);
+      a = a.substr(0, eq);
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      Usage("missing value for " + a);
+    }
+    if (auto it = longs.find(a); it != longs.end()) {
+      *it->second = ToLong(a, value);
+    } else if (auto is = strings.find(a); is != strings.end()) {
+      *is->second = value;
+    } else if (a == "--timeout") {
+      o.timeout = std::atof(value.c_str());
+    } else {
+      Usage("unknown option " + a);
+    }
+  }
+  if (o.scenario.empty()) Usage("no scenario");
+  if (o.size < 0 || o.size > (64 << 20)) Usage("--size out of range");
+  if (o.msgs < 1 && o.scenario != "idle") Usage("--msgs must be positive");
+  return o;
+}
+
+// One result line: the human form and the JSON object share the fields.
+class Report {
+ public:
+  Report(const Options& o, const Address& a, const std::string& name) : o_(o) {
+    Str("scenario", o.scenario);
+    Str("case", name);
+    Str("label", o.label);
+    Str("server", a.text);
+    Str("transport", a.transport());
+  }
+  void Str(const std::string& k, const std::string& v) {
+    std::string q = "\"";
+    for (char c : v) {
+      if (c == '"' || c == '\\') q += '\\';
+      q += c;
+    }
+    fields_.emplace_back(k, q + "\"");
+  }
+  void Num(const std::string& k, double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%.6g", v);
+    fields_.emplace_back(k, buf);
+  }
+  void Int(const std::string& k, long v) { fields_.emplace_back(k, std::to_string(v)); }
+  void Print(const std::string& human) {
+    if (!o_.json) {
+      std::printf("%s\n", human.c_str());
+    } else {
+      std::string s = "{";
+      for (size_t i = 0; i < fields_.size(); i++) {
+        s += (i ? ",\"" : "\"") + fields_[i].first + "\":" + fields_[i].second;
+      }
+      std::printf("%s}\n", s.c_str());
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  const Options& o_;
+  std::vector<std::pair<std::string, std::string>> fields_;
+};
+
+std::string Fmt(const char* fmt, double a, double b = 0, double c = 0, double d = 0) {
+  char buf[256];
+  std::snprintf(buf, sizeof(buf), fmt, a, b, c, d);
+  return buf;
+}
+
+Conn Open(const Address& a, const char* name) {
+  Conn c = Conn::Dial(a);
+  c.Handshake(name);
+  return c;
+}
+
+// A chunk of whole PUB frames of at least `min_bytes`, so that each write
+// of it goes straight to the socket.
+std::string Chunk(const std::string& frame, size_t min_bytes, long* frames) {
+  *frames = static_cast<long>((min_bytes + frame.size() - 1) / frame.size());
+  std::string chunk;
+  chunk.reserve(static_cast<size_t>(*frames) * frame.size());
+  for (long i = 0; i < *frames; i++) chunk += frame;
+  return chunk;
+}
+
+void PublishN(Conn& c, const std::string& frame, long n) {
+  long per_chunk = 0;
+  std::string chunk = Chunk(frame, 256 << 10, &per_chunk);
+  for (; n >= per_chunk; n -= per_chunk) c.Write(chunk);
+  for (; n > 0; n--) c.Write(frame);
+  if (!c.PingPong()) Die(c.name() + ": closed before the final PONG");
+}
+
+// pub, pubsub, fanout and queue: npubs publishers of per_pub messages each,
+// nsubs subscribers (in queue group `queue` when not empty).
+void RunFlow(const Options& o, const Address& a, const std::string& name, long npubs,
+             long nsubs, const std::string& queue, long per_pub) {
+  const long published = npubs * per_pub;
+  const long expected = queue.empty() ? published * nsubs : published;
+  std::vector<Conn> subs;
+  for (long i = 0; i < nsubs; i++) {
+    subs.push_back(Open(a, "shortbus-load sub"));
+    subs.back().Write("SUB " + o.subject + (queue.empty() ? "" : " " + queue) + " 1\r\n");
+    if (!subs.back().PingPong()) Die("closed after SUB");
+    subs.back().SetReadTimeout(o.timeout);
+  }
+  std::vector<Conn> pubs;
+  for (long i = 0; i < npubs; i++) pubs.push_back(Open(a, "shortbus-load pub"));
+
+  std::atomic<long> total{0};
+  std::atomic<bool> done{nsubs == 0};
+  std::atomic<int64_t> first_ns{INT64_MAX};
+  Clock::time_point t_done;
+  std::vector<long> counts(static_cast<size_t>(nsubs), 0);
+  std::vector<std::thread> threads;
+  for (long i = 0; i < nsubs; i++) {
+    threads.emplace_back([&, i] {
+      Conn& c = subs[static_cast<size_t>(i)];
+      long& count = counts[static_cast<size_t>(i)];
+      long pending = 0;
+      Frame f;
+      while (c.Next(&f)) {
+        if (f.kind == Frame::kMsg) {
+          if (count++ == 0) {
+            int64_t t = Clock::now().time_since_epoch().count();
+            int64_t cur = first_ns.load();
+            while (t < cur && !first_ns.compare_exchange_weak(cur, t)) {
+            }
+          }
+          // Publish the count when the next read would block (and every
+          // 4096 messages), not for every message.
+          if (++pending < 4096 && c.buffered() > 0) continue;
+          if (total.fetch_add(pending) + pending == expected) {
+            t_done = Clock::now();
+            done = true;
+            for (Conn& s : subs) s.StopReading();
+          }
+          pending = 0;
+        } else if (f.kind == Frame::kPing) {
+          c.Write("PONG\r\n");
+        }
+      }
+      if (!done) {
+        Die(c.name() + ": subscriber " + (c.timed_out() ? "timed out" : "closed by the server") +
+            " after " + std::to_string(count) + " messages (" +
+            std::to_string(total.load() + pending) + " of " + std::to_string(expected) +
+            " in all)");
+      }
+    });
+  }
+  const std::string frame = PubFrame(o.subject, "", static_cast<size_t>(o.size));
+  std::vector<Clock::time_point> pub_end(static_cast<size_t>(npubs));
+  const Clock::time_point t0 = Clock::now();
+  std::vector<std::thread> publishers;
+  for (long i = 0; i < npubs; i++) {
+    publishers.emplace_back([&, i] {
+      PublishN(pubs[static_cast<size_t>(i)], frame, per_pub);
+      pub_end[static_cast<size_t>(i)] = Clock::now();
+    });
+  }
+  for (auto& t : publishers) t.join();
+  for (auto& t : threads) t.join();
+  const double pub_s = Seconds(t0, *std::max_element(pub_end.begin(), pub_end.end()));
+
+  Report r(o, a, name);
+  r.Int("size", o.size);
+  r.Int("pubs", npubs);
+  r.Int("subs", nsubs);
+  r.Int("published", published);
+  r.Num("pub_seconds", pub_s);
+  r.Num("pub_msgs_per_s", static_cast<double>(published) / pub_s);
+  std::string human = name + " " + a.text + ": published " + std::to_string(published) +
+                      Fmt(" x %.0f B at %.3f M msgs/s (%.1f MB/s)", static_cast<double>(o.size),
+                          static_cast<double>(published) / pub_s / 1e6,
+                          static_cast<double>(published * o.size) / pub_s / 1e6);
+  double rate = static_cast<double>(published) / pub_s;
+  if (nsubs > 0) {
+    const double s = Seconds(t0, t_done);
+    const double window = Seconds(Clock::time_point(Clock::duration(first_ns.load())), t_done);
+    rate = static_cast<double>(expected) / s;
+    auto [lo, hi] = std::minmax_element(counts.begin(), counts.end());
+    r.Int("received", expected);
+    r.Num("seconds", s);
+    r.Num("sub_window_msgs_per_s", static_cast<double>(expected) / window);
+    r.Int("min_per_sub", *lo);
+    r.Int("max_per_sub", *hi);
+    human += Fmt("; received %.0f at %.3f M msgs/s (%.1f MB/s) first publish to last receipt,"
+                 " %.3f M msgs/s first to last receipt",
+                 static_cast<double>(expected), rate / 1e6,
+                 rate * static_cast<double>(o.size) / 1e6,
+                 static_cast<double>(expected) / window / 1e6);
+    if (nsubs > 1) human += Fmt(" (per subscriber %.0f..%.0f)", static_cast<double>(*lo),
+                                static_cast<double>(*hi));
+  }
+  r.Num("msgs_per_s", rate);
+  r.Num("mb_per_s", rate * static_cast<double>(o.size) / 1e6);
+  r.Print(human);
+}
+
+long IdFromSubject(std::string_view subject) {
+  size_t dot = subject.rfind('.');
+  long id = -1;
+  if (dot != std::string_view::npos) {
+    std::from_chars(subject.data() + dot + 1, subject.data() + subject.size(), id);
+  }
+  return id;
+}
+
+void RunReqRep(const Options& o, const Address& a, const std::string& name) {
+  const std::string subject = o.subject + ".req";
+  Conn responder = Open(a, "shortbus-load responder");
+  responder.Write("SUB " + subject + " 1\r\n");
+  if (!responder.PingPong()) Die("responder closed after SUB");
+  Conn requester = Open(a, "shortbus-load requester");
+  requester.Write("SUB _INBOX.load.* 1\r\n");
+  if (!requester.PingPong()) Die("requester closed after SUB");
+  requester.SetReadTimeout(o.timeout);
+
+  const std::string payload = std::string(static_cast<size_t>(o.size), 'x') + "\r\n";
+  const std::string size_crlf = " " + std::to_string(o.size) + "\r\n";
+  std::atomic<bool> done{false};
+  std::thread responder_thread([&] {
+    Frame f;
+    while (responder.Next(&f)) {
+      if (f.kind == Frame::kMsg && !f.reply.empty()) {
+        responder.Write("PUB ");
+        responder.Write(f.reply);
+        responder.Write(size_crlf);
+        responder.Write(payload);
+      } else if (f.kind == Frame::kPing) {
+        responder.Write("PONG\r\n");
+      }
+    }
+    if (!done) Die("responder closed by the server");
+  });
+
+  const long total = o.warmup + o.msgs;
+  std::vector<Clock::time_point> sent(static_cast<size_t>(total));
+  std::vector<double> lat_us;
+  lat_us.reserve(static_cast<size_t>(o.msgs));
+  const std::string head = "PUB " + subject + " _INBOX.load.";
+  long next = 0, received = 0;
+  auto send = [&] {
+    sent[static_cast<size_t>(next)] = Clock::now();
+    requester.Write(head);
+    requester.Write(std::to_string(next));
+    requester.Write(size_crlf);
+    requester.Write(payload);
+    next++;
+  };
+  Clock::time_point t_start{}, t_end{};
+  while (next < std::min(total, std::max(1L, o.inflight))) send();
+  Frame f;
+  while (received < total) {
+    if (!requester.Next(&f)) {
+      Die("requester " + std::string(requester.timed_out() ? "timed out" : "closed") + " after " +
+          std::to_string(received) + " replies");
+    }
+    if (f.kind == Frame::kPing) requester.Write("PONG\r\n");
+    if (f.kind != Frame::kMsg) continue;
+    const Clock::time_point now = Clock::now();
+    long id = IdFromSubject(f.subject);
+    if (id < 0 || id >= next) Die("reply on unexpected subject " + std::string(f.subject));
+    if (id >= o.warmup) {
+      if (id == o.warmup) t_start = sent[static_cast<size_t>(id)];
+      lat_us.push_back(std::chrono::duration<double, std::micro>(now - sent[static_cast<size_t>(id)]).count());
+    }
+    t_end = now;
+    received++;
+    if (next < total) send();
+  }
+  done = true;
+  responder.StopReading();
+  responder_thread.join();
+
+  std::sort(lat_us.begin(), lat_us.end());
+  auto pct = [&](double p) {
+    size_t i = static_cast<size_t>(p / 100.0 * static_cast<double>(lat_us.size()));
+    return lat_us[std::min(i, lat_us.size() - 1)];
+  };
+  double mean = 0;
+  for (double x : lat_us) mean += x;
+  mean /= static_cast<double>(lat_us.size());
+  const double rate = static_cast<double>(o.msgs) / Seconds(t_start, t_end);
+  Report r(o, a, name);
+  r.Int("size", o.size);
+  r.Int("inflight", o.inflight);
+  r.Int("requests", o.msgs);
+  r.Num("msgs_per_s", rate);
+  r.Num("mean_us", mean);
+  r.Num("p50_us", pct(50));
+  r.Num("p90_us", pct(90));
+  r.Num("p99_us", pct(99));
+  r.Num("p999_us", pct(99.9));
+  r.Num("max_us", lat_us.back());
+  r.Print(name + " " + a.text + Fmt(": %.0f requests, %.0f in flight, ", static_cast<double>(o.msgs),
+                                    static_cast<double>(o.inflight)) +
+          Fmt("%.0f round trips/s; latency us p50 %.1f", rate, pct(50)) +
+          Fmt(" p90 %.1f p99 %.1f p99.9 %.1f", pct(90), pct(99), pct(99.9)) +
+          Fmt(" max %.1f mean %.1f", lat_us.back(), mean));
+}
+
+void RaiseFileLimit(long want) {
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_cur >= static_cast<rlim_t>(want)) return;
+  rl.rlim_cur = static_cast<rlim_t>(want);
+  if (rl.rlim_max < rl.rlim_cur) rl.rlim_max = rl.rlim_cur;  // needs root
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    Die("cannot raise RLIMIT_NOFILE to " + std::to_string(want) + ": " + std::strerror(errno));
+  }
+}
+
+// VmRSS of a process in KiB, or -1.
+long RssKiB(long pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return -1;
+}
+
+void RunIdle(const Options& o, const Address& a, const std::string& name) {
+  RaiseFileLimit(o.conns + 256);
+  const long before = RssKiB(o.server_pid);
+  std::vector<Conn> conns;
+  conns.reserve(static_cast<size_t>(o.conns));
+  const Clock::time_point t0 = Clock::now();
+  const long batch = 256;
+  for (long i = 0; i < o.conns; i += batch) {
+    size_t first = conns.size();
+    for (long j = i; j < std::min(o.conns, i + batch); j++) {
+      conns.push_back(Conn::Dial(a, 4096, 1024));
+      conns.back().SendConnect("shortbus-load idle");
+    }
+    for (size_t j = first; j < conns.size(); j++) {
+      conns[j].SetReadTimeout(o.timeout);
+      if (!conns[j].WaitPong()) Die("idle connection " + std::to_string(j) + " got no PONG");
+    }
+  }
+  const double s = Seconds(t0, Clock::now());
+  const long after = RssKiB(o.server_pid);
+  Report r(o, a, name);
+  r.Int("conns", o.conns);
+  r.Num("seconds", s);
+  std::string human = name + " " + a.text + Fmt(": %.0f connections open in %.2f s",
+                                                static_cast<double>(o.conns), s);
+  if (o.server_pid > 0) {
+    r.Int("rss_before_kib", before);
+    r.Int("rss_after_kib", after);
+    r.Num("bytes_per_conn", o.conns ? static_cast<double>(after - before) * 1024.0 / static_cast<double>(o.conns) : 0);
+    human += Fmt("; server VmRSS %.1f MiB idle, %.1f MiB with them (%.0f bytes each)",
+                 static_cast<double>(before) / 1024.0, static_cast<double>(after) / 1024.0,
+                 o.conns ? static_cast<double>(after - before) * 1024.0 / static_cast<double>(o.conns) : 0);
+  }
+  r.Print(human);
+}
+
+// The calibration sink: one thread per connection.
+void SinkConn(int fd, long flood_msgs, long size) {
+  static const char kInfo[] =
+      "INFO {\"server_id\":\"shortbus-load-sink\",\"server_name\":\"sink\",\"version\":\"0.0.0\","
+      "\"proto\":1,\"headers\":false,\"max_payload\":67108864}\r\n";
+  auto write_all = [fd](const char* p, size_t n) {
+    while (n > 0) {
+      ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return false;
+      p += w;
+      n -= static_cast<size_t>(w);
+    }
+    return true;
+  };
+  std::string msg = "MSG " + std::string("bench.load") + " 1 " + std::to_string(size) + "\r\n" +
+                    std::string(static_cast<size_t>(size), 'x') + "\r\n";
+  long per_chunk = 0;
+  std::string chunk = Chunk(msg, 256 << 10, &per_chunk);
+  bool subscribed = false, flooded = false;
+  std::vector<char> buf(1 << 20);
+  std::string carry;  // the last bytes of the previous read, for split tokens
+  auto count = [](std::string_view hay, std::string_view needle, size_t before) {
+    long n = 0;  // matches starting before `before`
+    for (size_t p = hay.find(needle); p != std::string_view::npos && p < before;
+         p = hay.find(needle, p + 1)) {
+      n++;
+    }
+    return n;
+  };
+  if (!write_all(kInfo, sizeof(kInfo) - 1)) {
+    close(fd);
+    return;
+  }
+  for (;;) {
+    ssize_t r = recv(fd, buf.data(), buf.size(), 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    std::string_view data(buf.data(), static_cast<size_t>(r));
+    std::string edge = carry + std::string(data.substr(0, 8));
+    long pings = count(edge, "PING\r\n", carry.size()) + count(data, "PING\r\n", data.size());
+    if (!subscribed) {
+      subscribed = count(edge, "SUB ", carry.size()) + count(data, "SUB ", data.size()) > 0;
+    }
+    carry = std::string(data.substr(data.size() > 8 ? data.size() - 8 : 0));
+    for (long i = 0; i < pings; i++) {
+      if (!write_all("PONG\r\n", 6)) break;
+    }
+    if (subscribed && pings > 0 && !flooded) {
+      flooded = true;
+      long n = flood_msgs;
+      for (; n >= per_chunk; n -= per_chunk) {
+        if (!write_all(chunk.data(), chunk.size())) break;
+      }
+      for (; n > 0 && n < per_chunk; n--) {
+        if (!write_all(msg.data(), msg.size())) break;
+      }
+    }
+  }
+  close(fd);
+}
+
+void RunSink(const Options& o) {
+  if (o.listen.empty()) Usage("sink needs --listen");
+  Address a = ParseAddress(o.listen);
+  int fd;
+  std::string port;
+  if (a.unix_socket) {
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (a.path.size() >= sizeof(sa.sun_path)) Die("path too long: " + a.path);
+    std::memcpy(sa.sun_path, a.path.data(), a.path.size());
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+      Die("bind " + a.text + ": " + std::strerror(errno));
+    }
+  } else {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<uint16_t>(a.port));
+    inet_pton(AF_INET, a.host.c_str(), &sa.sin_addr);
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+      Die("bind " + a.text + ": " + std::strerror(errno));
+    }
+    socklen_t len = sizeof(sa);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+    port = std::to_string(ntohs(sa.sin_port));
+  }
+  if (listen(fd, 4096) != 0) Die(std::string("listen: ") + std::strerror(errno));
+  if (!o.port_file.empty()) {
+    std::string tmp = o.port_file + ".tmp";
+    std::ofstream(tmp) << (port.empty() ? a.path : port) << "\n";
+    if (rename(tmp.c_str(), o.port_file.c_str()) != 0) Die("rename " + tmp);
+  }
+  for (;;) {
+    int c = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      Die(std::string("accept: ") + std::strerror(errno));
+    }
+    std::thread(SinkConn, c, o.msgs, o.size).detach();
+  }
+}
+
+int Main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  Options o = ParseArgs(argc, argv);
+  if (o.scenario == "sink") {
+    RunSink(o);
+    return 0;
+  }
+  Address a = ParseAddress(o.server);
+  const std::string size = std::to_string(o.size);
+  if (o.scenario == "pub") {
+    RunFlow(o, a, "pub/" + size, 1, 0, "", o.msgs);
+  } else if (o.scenario == "pubsub") {
+    RunFlow(o, a, "pubsub/" + size, 1, 1, "", o.msgs);
+  } else if (o.scenario == "fanout") {
+    RunFlow(o, a, "fanout/1to" + std::to_string(o.subs) + "/" + size, 1, o.subs, "", o.msgs);
+  } else if (o.scenario == "queue") {
+    if (o.pubs < 1 || o.members < 1) Usage("queue needs --pubs and --members >= 1");
+    RunFlow(o, a, "queue/" + std::to_string(o.pubs) + "to" + std::to_string(o.members) + "/" + size,
+            o.pubs, o.members, "q", o.msgs / o.pubs);
+  } else if (o.scenario == "reqrep") {
+    RunReqRep(o, a, "reqrep/" + size + "/inflight" + std::to_string(o.inflight));
+  } else if (o.scenario == "idle") {
+    RunIdle(o, a, "idle/" + std::to_string(o.conns));
+  } else {
+    Usage("unknown scenario " + o.scenario);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace shortbus::load
+
+int main(int argc, char** argv) { return shortbus::load::Main(argc, argv); }
