@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Runs the engine and index benchmarks and prints their ratios (docs/benchmarks.md).
+# Runs the engine and index benchmarks and the server comparison, and prints
+# their ratios (docs/benchmarks.md).
 #
-# usage: bench/run.sh BUILD_DIR [--write-doc] [--only=engine|index] [benchmark flags...]
+# usage: bench/run.sh BUILD_DIR [--write-doc] [--only=engine|index|server] [flags...]
 #   --write-doc   also rewrite the results sections of docs/benchmarks.md (only
-#                 the sections of the binaries that ran)
-#   --only=X      run only engine_bench or only index_bench
+#                 the sections of the parts that ran)
+#   --only=X      run only engine_bench, only index_bench, or only the server
+#                 comparison (bench/server_compare.sh: shortbusd vs
+#                 nats-server; without --only it runs when nats-server is
+#                 installed)
 #   e.g. bench/run.sh build --benchmark_filter='Append/128'   (flags go to both binaries)
+#        bench/run.sh build --only=server --reps=5   (flags go to server_compare.sh)
 #
 # Streams and probe files go to $SHORTBUS_BENCH_DIR (default BUILD_DIR/bench-data,
 # so on the file system of the build directory) and are removed afterwards.
@@ -23,14 +28,18 @@ args=()
 for a in "$@"; do
   case "$a" in
     --write-doc) write_doc=1 ;;
-    --only=engine|--only=index) only=${a#--only=} ;;
-    --only=*) echo "run.sh: --only takes engine or index" >&2; exit 2 ;;
+    --only=engine|--only=index|--only=server) only=${a#--only=} ;;
+    --only=*) echo "run.sh: --only takes engine, index or server" >&2; exit 2 ;;
     *) args+=("$a") ;;
   esac
 done
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 [ -f "$build/build.ninja" ] || { echo "run.sh: $build is not a configured build directory (meson setup $build)" >&2; exit 1; }
+if [ "$only" = server ]; then
+  exec "$here/server_compare.sh" "$build" $([ "$write_doc" = 1 ] && echo --write-doc) \
+    ${args[@]+"${args[@]}"}
+fi
 targets=()
 [ "$only" = index ] || targets+=(bench/engine_bench)
 [ "$only" = engine ] || targets+=(bench/index_bench)
@@ -71,3 +80,11 @@ fi
 echo
 echo "run.sh: benchmarks took $((end - start)) s (engine_bench $((engine_done - start)) s," \
   "index_bench $((end - engine_done)) s); raw results in $builddir/bench-*results.json"
+if [ "$only" = all ]; then
+  if command -v nats-server >/dev/null; then
+    echo
+    "$here/server_compare.sh" "$build" $([ "$write_doc" = 1 ] && echo --write-doc)
+  else
+    echo "run.sh: nats-server is not installed: no server comparison" >&2
+  fi
+fi

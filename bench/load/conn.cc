@@ -16,7 +16,25 @@
 
 namespace shortbus::load {
 
+namespace {
+std::string error_json_prefix;  // see SetErrorJson
+}  // namespace
+
+void SetErrorJson(const std::string& prefix) { error_json_prefix = prefix; }
+
+std::string JsonString(std::string_view s) {
+  std::string q = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') q += '\\';
+    if (static_cast<unsigned char>(c) >= 0x20) q += c;
+  }
+  return q + "\"";
+}
+
 void Die(const std::string& message) {
+  if (!error_json_prefix.empty()) {
+    std::printf("%s,\"error\":%s}\n", error_json_prefix.c_str(), JsonString(message).c_str());
+  }
   std::fflush(stdout);
   std::fprintf(stderr, "shortbus-load: %s\n", message.c_str());
   std::_Exit(1);

@@ -17,7 +17,14 @@ namespace shortbus::load {
 using Clock = std::chrono::steady_clock;
 
 // Prints "shortbus-load: <message>" to stderr and exits with status 1.
+// With SetErrorJson("{...fields") called first, also prints
+// `{...fields,"error":"<message>"}` on stdout, so that a JSON consumer sees
+// the failure of the case.
 [[noreturn]] void Die(const std::string& message);
+void SetErrorJson(const std::string& prefix);
+// `s` as a JSON string literal (quotes, backslashes escaped; control
+// characters dropped).
+std::string JsonString(std::string_view s);
 
 // --server tcp://HOST:PORT, nats://HOST:PORT, unix:///PATH or unix:PATH.
 struct Address {

@@ -139,29 +139,26 @@ class Report {
     Str("server", a.text);
     Str("transport", a.transport());
   }
-  void Str(const std::string& k, const std::string& v) {
-    std::string q = "\"";
-    for (char c : v) {
-      if (c == '"' || c == '\\') q += '\\';
-      q += c;
-    }
-    fields_.emplace_back(k, q + "\"");
-  }
+  void Str(const std::string& k, const std::string& v) { fields_.emplace_back(k, JsonString(v)); }
   void Num(const std::string& k, double v) {
     char buf[64];
     std::snprintf(buf, sizeof(buf), "%.6g", v);
     fields_.emplace_back(k, buf);
   }
   void Int(const std::string& k, long v) { fields_.emplace_back(k, std::to_string(v)); }
+  // "{" and the fields so far, without the closing brace.
+  std::string Open() const {
+    std::string s = "{";
+    for (size_t i = 0; i < fields_.size(); i++) {
+      s += (i ? ",\"" : "\"") + fields_[i].first + "\":" + fields_[i].second;
+    }
+    return s;
+  }
   void Print(const std::string& human) {
     if (!o_.json) {
       std::printf("%s\n", human.c_str());
     } else {
-      std::string s = "{";
-      for (size_t i = 0; i < fields_.size(); i++) {
-        s += (i ? ",\"" : "\"") + fields_[i].first + "\":" + fields_[i].second;
-      }
-      std::printf("%s}\n", s.c_str());
+      std::printf("%s}\n", Open().c_str());
     }
     std::fflush(stdout);
   }
@@ -507,6 +504,10 @@ void SinkConn(int fd, long flood_msgs, long size) {
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) break;
     std::string_view data(buf.data(), static_cast<size_t>(r));
+    // A client that sends PING (or SUB) then waits for the PONG: both are in
+    // the last bytes of what it sent, so a large read (a publisher's
+    // stream) is only scanned at its end.
+    if (data.size() > 4096) data = data.substr(data.size() - 4096);
     std::string edge = carry + std::string(data.substr(0, 8));
     long pings = count(edge, "PING\r\n", carry.size()) + count(data, "PING\r\n", data.size());
     if (!subscribed) {
@@ -584,22 +585,34 @@ int Main(int argc, char** argv) {
   }
   Address a = ParseAddress(o.server);
   const std::string size = std::to_string(o.size);
-  if (o.scenario == "pub") {
-    RunFlow(o, a, "pub/" + size, 1, 0, "", o.msgs);
-  } else if (o.scenario == "pubsub") {
-    RunFlow(o, a, "pubsub/" + size, 1, 1, "", o.msgs);
+  std::string name;
+  if (o.scenario == "pub" || o.scenario == "pubsub") {
+    name = o.scenario + "/" + size;
   } else if (o.scenario == "fanout") {
-    RunFlow(o, a, "fanout/1to" + std::to_string(o.subs) + "/" + size, 1, o.subs, "", o.msgs);
+    name = "fanout/1to" + std::to_string(o.subs) + "/" + size;
   } else if (o.scenario == "queue") {
     if (o.pubs < 1 || o.members < 1) Usage("queue needs --pubs and --members >= 1");
-    RunFlow(o, a, "queue/" + std::to_string(o.pubs) + "to" + std::to_string(o.members) + "/" + size,
-            o.pubs, o.members, "q", o.msgs / o.pubs);
+    name = "queue/" + std::to_string(o.pubs) + "to" + std::to_string(o.members) + "/" + size;
   } else if (o.scenario == "reqrep") {
-    RunReqRep(o, a, "reqrep/" + size + "/inflight" + std::to_string(o.inflight));
+    name = "reqrep/" + size + "/inflight" + std::to_string(o.inflight);
   } else if (o.scenario == "idle") {
-    RunIdle(o, a, "idle/" + std::to_string(o.conns));
+    name = "idle/" + std::to_string(o.conns);
   } else {
     Usage("unknown scenario " + o.scenario);
+  }
+  if (o.json) SetErrorJson(Report(o, a, name).Open());
+  if (o.scenario == "pub") {
+    RunFlow(o, a, name, 1, 0, "", o.msgs);
+  } else if (o.scenario == "pubsub") {
+    RunFlow(o, a, name, 1, 1, "", o.msgs);
+  } else if (o.scenario == "fanout") {
+    RunFlow(o, a, name, 1, o.subs, "", o.msgs);
+  } else if (o.scenario == "queue") {
+    RunFlow(o, a, name, o.pubs, o.members, "q", o.msgs / o.pubs);
+  } else if (o.scenario == "reqrep") {
+    RunReqRep(o, a, name);
+  } else {
+    RunIdle(o, a, name);
   }
   return 0;
 }

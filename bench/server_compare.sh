@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Runs bench/shortbus-load against shortbusd and nats-server side by side and
+# prints the ratios (docs/benchmarks.md, "Server: shortbusd vs nats-server").
+#
+# usage: bench/server_compare.sh BUILD_DIR [--write-doc] [--reps=N] [--quick]
+#   --write-doc  rewrite the results part of that section and the plot
+#                bench/server_compare.png (linked from the doc)
+#   --reps=N     repetitions of the whole matrix (default 3; the best of
+#                them is reported, see docs/benchmarks.md)
+#   --quick      a tenth of the messages (a smoke test, not for the doc)
+# Environment: SHORTBUSD (default BUILD_DIR/server/shortbusd; skipped with a
+# note when absent), NATS_SERVER (default: nats-server on PATH).
+#
+# Every server, and the calibration sink, listens on loopback or on a Unix
+# socket in a temporary directory, on an ephemeral port read back from the
+# file the server writes; everything started here is stopped by pid. Each
+# case runs against every target back to back before the next case starts.
+# Raw results (one JSON object per run) go to BUILD_DIR/bench-server-results.jsonl.
+set -euo pipefail
+build=${1:-build}
+shift || true
+write_doc=0
+reps=3
+scale=1
+for a in "$@"; do
+  case "$a" in
+    --write-doc) write_doc=1 ;;
+    --reps=*) reps=${a#--reps=} ;;
+    --quick) scale=10 ;;
+    *) echo "server_compare.sh: unknown argument $a" >&2; exit 2 ;;
+  esac
+done
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+[ -f "$build/build.ninja" ] || { echo "server_compare.sh: $build is not a configured build directory" >&2; exit 1; }
+builddir=$(cd "$build" && pwd)
+load="$builddir/bench/shortbus-load"
+if ! ninja -C "$build" bench/shortbus-load >"$builddir/bench-server-ninja.log" 2>&1; then
+  [ -x "$load" ] || { cat "$builddir/bench-server-ninja.log" >&2; exit 1; }
+  echo "server_compare.sh: ninja failed (see $builddir/bench-server-ninja.log); using the $load already built" >&2
+fi
+nats=${NATS_SERVER:-$(command -v nats-server || true)}
+shortbusd=${SHORTBUSD:-$builddir/server/shortbusd}
+[ -n "$nats" ] && [ -x "$nats" ] || { echo "server_compare.sh: nats-server is not installed" >&2; exit 1; }
+have_sb=1
+if [ ! -x "$shortbusd" ]; then
+  have_sb=0
+  echo "server_compare.sh: $shortbusd is not built: shortbusd columns are pending" >&2
+fi
+out="$builddir/bench-server-results.jsonl"
+: >"$out"
+
+# 10,000 idle connections: the servers started below inherit this limit.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/shortbus-compare.XXXXXX")
+pids=()
+stop() {  # stop PID: SIGTERM, then wait for it
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+  local p kept=()
+  for p in ${pids[@]+"${pids[@]}"}; do [ "$p" = "$1" ] || kept+=("$p"); done
+  pids=(${kept[@]+"${kept[@]}"})
+}
+cleanup() {
+  local p
+  for p in ${pids[@]+"${pids[@]}"}; do kill "$p" 2>/dev/null || true; done
+  for p in ${pids[@]+"${pids[@]}"}; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+# wait_for PID FILE: until FILE is non-empty (or the process has died).
+wait_for() {
+  local i
+  for ((i = 0; i < 400; i++)); do
+    [ -s "$2" ] && return 0
+    kill -0 "$1" 2>/dev/null || { echo "server_compare.sh: pid $1 exited before writing $2" >&2; return 1; }
+    sleep 0.025
+  done
+  echo "server_compare.sh: no $2 after 10 s" >&2
+  return 1
+}
+
+# Each start_* sets pid and the target URLs (tcp_url, unix_url; "" when the
+# server has no such listener).
+start_nats() {
+  local d="$tmp/nats.$RANDOM"
+  mkdir -p "$d"
+  "$nats" -a 127.0.0.1 -p -1 --ports_file_dir "$d" -l "$d/log" &
+  pid=$!
+  pids+=("$pid")
+  wait_for "$pid" "$d/nats-server_$pid.ports"
+  local port
+  port=$(sed -n 's/.*"nats":\["nats:\/\/[^"]*:\([0-9][0-9]*\)".*/\1/p' "$d/nats-server_$pid.ports")
+  tcp_url="tcp://127.0.0.1:$port"
+  unix_url=""
+}
+start_shortbusd() {
+  local d="$tmp/sb.$RANDOM"
+  mkdir -p "$d"
+  "$shortbusd" --data "$d" --listen tcp://127.0.0.1:0 --listen "unix:$d/s.sock" >"$d/log" 2>&1 &
+  pid=$!
+  pids+=("$pid")
+  wait_for "$pid" "$d/shortbus.port"  # written once the daemon accepts
+  tcp_url="tcp://127.0.0.1:$(cat "$d/shortbus.port")"
+  unix_url="unix://$d/s.sock"
+}
+start_sink() {  # start_sink MSGS SIZE: the generator's own trivial server
+  local d="$tmp/sink.$RANDOM"
+  mkdir -p "$d"
+  "$load" sink --listen tcp://127.0.0.1:0 --port-file "$d/port" --msgs "$1" --size "$2" &
+  pid=$!
+  pids+=("$pid")
+  wait_for "$pid" "$d/port"
+  sink_tcp_pid=$pid
+  "$load" sink --listen "unix://$d/s.sock" --port-file "$d/uport" --msgs "$1" --size "$2" &
+  pid=$!
+  pids+=("$pid")
+  wait_for "$pid" "$d/uport"
+  tcp_url="tcp://127.0.0.1:$(cat "$d/port")"
+  unix_url="unix://$d/s.sock"
+}
+
+# run LABEL URL SCENARIO ARGS...: one run, its JSON line appended to $out
+# (a failed run leaves a line with "error"; its stderr is shown).
+run() {
+  local label=$1 url=$2
+  shift 2
+  local line
+  line=$(timeout 300 "$load" "$@" --server "$url" --label "$label" --json 2>"$tmp/err") || {
+    echo "server_compare.sh: $label $url $*: $(tail -n 3 "$tmp/err")" >&2
+    [ -n "$line" ] || line="{\"label\":\"$label\",\"server\":\"$url\",\"args\":\"$*\",\"error\":\"no output (timeout?)\"}"
+  }
+  echo "$line" >>"$out"
+  echo "$line"
+}
+
+n() { echo $(($1 / scale)); }
+# The throughput and latency cases, in the order they run.
+cases=(
+  "pub --msgs $(n 2000000) --size 128"
+  "pubsub --msgs $(n 1000000) --size 16"
+  "pubsub --msgs $(n 1000000) --size 128"
+  "pubsub --msgs $(n 300000) --size 1024"
+  "fanout --subs 4 --msgs $(n 300000) --size 128"
+  "queue --pubs 2 --members 3 --msgs $(n 1000000) --size 128"
+  "reqrep --msgs $(n 20000) --size 128 --inflight 1"
+  "reqrep --msgs $(n 50000) --size 128 --inflight 16"
+)
+idle_conns=$(n 10000)
+
+start=$(date +%s)
+load_avg=$(cut -d' ' -f1-3 /proc/loadavg)
+for ((rep = 1; rep <= reps; rep++)); do
+  echo "== repetition $rep of $reps" >&2
+  # Idle connections, each on a freshly started server (so that the idle
+  # RSS is the server's at start), one transport at a time.
+  start_nats
+  run nats-server "$tcp_url" idle --conns "$idle_conns" --server-pid "$pid"
+  stop "$pid"
+  if [ "$have_sb" = 1 ]; then
+    for transport in tcp unix; do
+      start_shortbusd
+      url=$tcp_url
+      [ "$transport" = unix ] && url=$unix_url
+      run shortbusd "$url" idle --conns "$idle_conns" --server-pid "$pid"
+      stop "$pid"
+    done
+  fi
+  # The throughput cases: one fresh instance of each server for the whole
+  # repetition, every case against each target back to back.
+  start_nats
+  nats_pid=$pid nats_tcp=$tcp_url
+  targets=("nats-server $nats_tcp")
+  if [ "$have_sb" = 1 ]; then
+    start_shortbusd
+    sb_pid=$pid
+    targets+=("shortbusd $tcp_url" "shortbusd $unix_url")
+  fi
+  for c in "${cases[@]}"; do
+    for t in "${targets[@]}"; do
+      # shellcheck disable=SC2086
+      run $t $c
+    done
+  done
+  stop "$nats_pid"
+  [ "$have_sb" = 1 ] && stop "$sb_pid"
+  # The generator against its own sink: what it can do when the server
+  # costs nothing (publisher, and subscriber parsing a flood of MSG frames).
+  start_sink "$(n 1000000)" 128
+  for url in "$tcp_url" "$unix_url"; do
+    run sink "$url" pub --msgs "$(n 5000000)" --size 128
+    run sink "$url" pubsub --msgs "$(n 1000000)" --size 128
+  done
+  stop "$pid"
+  stop "$sink_tcp_pid"
+done
+end=$(date +%s)
+
+git=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
+cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)
+mem=$(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
+nats_version=$("$nats" --version 2>&1 | head -n 1)
+report_args=("$out" --reps "$reps" --seconds "$((end - start))"
+  --context "git=$git" --context "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  --context "machine=$(nproc) CPUs ($cpu), $mem RAM, Linux $(uname -r)"
+  --context "load=$load_avg" --context "nats=$nats_version"
+  --context "shortbusd=$([ "$have_sb" = 1 ] && echo "$shortbusd" || echo "")"
+  --context "quick=$([ "$scale" = 1 ] && echo 0 || echo 1)")
+if [ "$write_doc" = 1 ]; then
+  report_args+=(--write-doc "$root/docs/benchmarks.md" --plot "$root/bench/server_compare.png")
+fi
+python3 "$here/server_report.py" "${report_args[@]}"
+echo
+echo "server_compare.sh: took $((end - start)) s; raw results in $out"
