@@ -28,6 +28,8 @@
 
 namespace shortbus::server {
 
+// Order: `plain` in subscription order; groups ordered by their oldest
+// matching member. A subscription removed and inserted again counts as new.
 struct MatchResult {
   std::vector<Subscription*> plain;
   // One entry per queue group with at least one member; members in the
@@ -50,12 +52,21 @@ class Sublist {
   absl::Status Remove(Subscription* sub);
 
   // Every subscription matching the literal `subject`. The reference stays
-  // valid until the next call of Insert, Remove or Match on this Sublist.
+  // valid until the next call of Insert, Remove, Match or ClearCache on this
+  // Sublist. A subject with an empty token ("", ".a", "a..b") matches
+  // nothing and is not cached.
   const MatchResult& Match(std::string_view subject);
+
+  // Drops every cached result (the next Match of each subject walks the
+  // trie). Tests use it to compare cold and warm answers.
+  void ClearCache();
 
   size_t count() const;        // subscriptions held
   size_t cache_size() const;   // cached match results
-  uint64_t generation() const; // bumped by every Insert/Remove
+  uint64_t generation() const; // bumped by every Insert/Remove that succeeds
+  // Trie nodes below the root. Remove prunes emptied nodes, so this returns
+  // to 0 once every subscription is removed.
+  size_t node_count() const;
 
  private:
   struct Impl;
