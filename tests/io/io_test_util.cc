@@ -53,7 +53,7 @@ bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeou
   return true;
 }
 
-LoopThread::LoopThread(EventLoop* loop) : loop_(loop) {
+LoopThread::LoopThread(std::unique_ptr<EventLoop>& loop) : owner_(loop), loop_(loop.get()) {
   thread_ = std::thread([this] {
     absl::Status st = loop_->Run();
     std::lock_guard<std::mutex> lock(mu_);
@@ -64,6 +64,7 @@ LoopThread::LoopThread(EventLoop* loop) : loop_(loop) {
 LoopThread::~LoopThread() {
   loop_->Stop();
   thread_.join();
+  owner_.reset();
 }
 
 absl::Status LoopThread::run_status() {

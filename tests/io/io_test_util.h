@@ -35,16 +35,19 @@ std::unique_ptr<EventLoop> MakeLoop(const BackendCase& c, std::string* why);
 bool WaitFor(const std::function<bool()>& pred,
              std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
-// Runs a loop on its own thread; the destructor stops and joins it.
+// Runs a loop on its own thread; the destructor stops and joins it, then
+// destroys the loop (so handlers declared before the LoopThread outlive
+// every callback, including the OnClose calls of the loop's destructor).
 class LoopThread {
  public:
-  explicit LoopThread(EventLoop* loop);
+  explicit LoopThread(std::unique_ptr<EventLoop>& loop);
   ~LoopThread();
   // Runs fn on the loop thread and waits for it.
   void RunSync(const std::function<void()>& fn);
   absl::Status run_status();
 
  private:
+  std::unique_ptr<EventLoop>& owner_;
   EventLoop* loop_;
   std::mutex mu_;
   absl::Status status_;
