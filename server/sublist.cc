@@ -78,6 +78,25 @@ std::unique_ptr<Node>* ChildSlot(Node& n, std::string_view token, bool create) {
   return it == n.literal.end() ? nullptr : &it->second;
 }
 
+// The bytes of `pattern` before its first wildcard token ("a.b." for
+// "a.b.*.c"): every subject it matches starts with them.
+std::string_view LiteralPrefix(std::string_view pattern) {
+  size_t end = 0;
+  while (end < pattern.size()) {
+    const size_t dot = std::min(pattern.find('.', end), pattern.size());
+    if (IsWildcard(pattern.substr(end, dot - end))) break;
+    end = dot + 1;
+  }
+  return pattern.substr(0, end);
+}
+
+// Whether wildcard `pattern` (with its LiteralPrefix) matches cached key
+// `subject`; most keys are rejected by the prefix compare alone.
+bool CachedKeyMatches(std::string_view pattern, std::string_view prefix,
+                      std::string_view subject) {
+  return subject.starts_with(prefix) && SubjectMatches(pattern, subject);
+}
+
 // Erases `sub` from `entries`, keeping the order. False when absent.
 bool EraseEntry(std::vector<Entry>& entries, const Subscription* sub) {
   auto it = std::find_if(entries.begin(), entries.end(),
@@ -250,8 +269,10 @@ struct Sublist::Impl {
   // Drops cached entries whose key `pattern` matches, or all of them when
   // `pattern` is null, or arbitrary ones down to `keep` entries.
   void Evict(const std::string* pattern, size_t keep) {
+    const std::string_view prefix =
+        pattern == nullptr ? std::string_view() : LiteralPrefix(*pattern);
     for (auto it = cache.begin(); it != cache.end() && cache.size() > keep;) {
-      if (pattern != nullptr && !SubjectMatches(*pattern, it->first)) {
+      if (pattern != nullptr && !CachedKeyMatches(*pattern, prefix, it->first)) {
         ++it;
         continue;
       }
@@ -300,8 +321,9 @@ absl::Status Sublist::Insert(Subscription* sub) {
     auto it = s.cache.find(sub->subject);
     if (it != s.cache.end()) AppendToResult(*it->second, sub);
   } else {
+    const std::string_view prefix = LiteralPrefix(sub->subject);
     for (auto& [key, result] : s.cache) {
-      if (SubjectMatches(sub->subject, key)) AppendToResult(*result, sub);
+      if (CachedKeyMatches(sub->subject, prefix, key)) AppendToResult(*result, sub);
     }
   }
   return absl::OkStatus();

@@ -524,6 +524,8 @@ TEST(SublistAllocation, CacheHitAllocatesNothing) {
   counting = false;
   EXPECT_EQ(allocated, 0u);
   EXPECT_GT(seen, 0u);
+  // A hit hands back the cached result itself.
+  EXPECT_EQ(&list.Match(subjects[0]), &list.Match(subjects[0]));
 }
 
 }  // namespace
