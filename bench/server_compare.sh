@@ -2,12 +2,16 @@
 # Runs bench/shortbus-load against shortbusd and nats-server side by side and
 # prints the ratios (docs/benchmarks.md, "Server: shortbusd vs nats-server").
 #
-# usage: bench/server_compare.sh BUILD_DIR [--write-doc] [--reps=N] [--quick]
+# usage: bench/server_compare.sh BUILD_DIR [--write-doc] [--reps=N] [--quick] [--aa]
 #   --write-doc  rewrite the results part of that section and the plot
 #                bench/server_compare.png (linked from the doc)
-#   --reps=N     repetitions of the whole matrix (default 3; the best of
-#                them is reported, see docs/benchmarks.md)
+#   --reps=N     repetitions of the whole matrix (default 5; see
+#                docs/benchmarks.md for which of them is reported)
 #   --quick      a tenth of the messages (a smoke test, not for the doc)
+#   --aa         calibration: a second nats-server (TCP only) stands in for
+#                shortbusd, so every ratio should be 1.0 and the spread is
+#                the noise of the method; --write-doc then rewrites the
+#                A/A part of the section instead
 # Environment: SHORTBUSD (default BUILD_DIR/server/shortbusd; skipped with a
 # note when absent), NATS_SERVER (default: nats-server on PATH).
 #
@@ -20,13 +24,15 @@ set -euo pipefail
 build=${1:-build}
 shift || true
 write_doc=0
-reps=3
+reps=5
 scale=1
+aa=0
 for a in "$@"; do
   case "$a" in
     --write-doc) write_doc=1 ;;
     --reps=*) reps=${a#--reps=} ;;
     --quick) scale=10 ;;
+    --aa) aa=1 ;;
     *) echo "server_compare.sh: unknown argument $a" >&2; exit 2 ;;
   esac
 done
@@ -43,7 +49,9 @@ nats=${NATS_SERVER:-$(command -v nats-server || true)}
 shortbusd=${SHORTBUSD:-$builddir/server/shortbusd}
 [ -n "$nats" ] && [ -x "$nats" ] || { echo "server_compare.sh: nats-server is not installed" >&2; exit 1; }
 have_sb=1
-if [ ! -x "$shortbusd" ]; then
+if [ "$aa" = 1 ]; then
+  shortbusd="$nats (A/A: a second nats-server in the shortbusd columns)"
+elif [ ! -x "$shortbusd" ]; then
   have_sb=0
   echo "server_compare.sh: $shortbusd is not built: shortbusd columns are pending" >&2
 fi
@@ -96,6 +104,7 @@ start_nats() {
   unix_url=""
 }
 start_shortbusd() {
+  if [ "$aa" = 1 ]; then start_nats; return; fi
   local d="$tmp/sb.$RANDOM"
   mkdir -p "$d"
   "$shortbusd" --data "$d" --listen tcp://127.0.0.1:0 --listen "unix:$d/s.sock" >"$d/log" 2>&1 &
@@ -163,7 +172,7 @@ for ((rep = 1; rep <= reps; rep++)); do
       start_shortbusd
       url=$tcp_url
       [ "$transport" = unix ] && url=$unix_url
-      run shortbusd "$url" idle --conns "$idle_conns" --server-pid "$pid"
+      [ -z "$url" ] || run shortbusd "$url" idle --conns "$idle_conns" --server-pid "$pid"
       stop "$pid"
     done
   fi
@@ -175,10 +184,18 @@ for ((rep = 1; rep <= reps; rep++)); do
   if [ "$have_sb" = 1 ]; then
     start_shortbusd
     sb_pid=$pid
-    targets+=("shortbusd $tcp_url" "shortbusd $unix_url")
+    targets+=("shortbusd $tcp_url")
+    [ -z "$unix_url" ] || targets+=("shortbusd $unix_url")
+  fi
+  # Odd repetitions run the targets of a case in one order, even ones in
+  # the reverse order, so that neither server always goes first.
+  order=("${targets[@]}")
+  if ((rep % 2 == 0)); then
+    order=()
+    for ((i = ${#targets[@]} - 1; i >= 0; i--)); do order+=("${targets[$i]}"); done
   fi
   for c in "${cases[@]}"; do
-    for t in "${targets[@]}"; do
+    for t in "${order[@]}"; do
       # shellcheck disable=SC2086
       run $t $c
     done
@@ -206,8 +223,10 @@ report_args=("$out" --reps "$reps" --seconds "$((end - start))"
   --context "machine=$(nproc) CPUs ($cpu), $mem RAM, Linux $(uname -r)"
   --context "load=$load_avg" --context "nats=$nats_version"
   --context "shortbusd=$([ "$have_sb" = 1 ] && echo "$shortbusd" || echo "")"
-  --context "quick=$([ "$scale" = 1 ] && echo 0 || echo 1)")
-if [ "$write_doc" = 1 ]; then
+  --context "quick=$([ "$scale" = 1 ] && echo 0 || echo 1)" --context "aa=$aa")
+if [ "$write_doc" = 1 ] && [ "$aa" = 1 ]; then
+  report_args+=(--write-doc "$root/docs/benchmarks.md")
+elif [ "$write_doc" = 1 ]; then
   report_args+=(--write-doc "$root/docs/benchmarks.md" --plot "$root/bench/server_compare.png")
 fi
 python3 "$here/server_report.py" "${report_args[@]}"

@@ -65,33 +65,40 @@ Address ParseAddress(const std::string& text) {
   return a;
 }
 
+int OpenSocket(const Address& address, sockaddr_storage* sa, socklen_t* len) {
+  *sa = sockaddr_storage{};
+  if (address.unix_socket) {
+    auto* un = reinterpret_cast<sockaddr_un*>(sa);
+    un->sun_family = AF_UNIX;
+    if (address.path.size() >= sizeof(un->sun_path)) Die("Unix socket path too long: " + address.path);
+    std::memcpy(un->sun_path, address.path.data(), address.path.size());
+    *len = sizeof(sockaddr_un);
+  } else {
+    auto* in = reinterpret_cast<sockaddr_in*>(sa);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(static_cast<uint16_t>(address.port));
+    if (inet_pton(AF_INET, address.host.c_str(), &in->sin_addr) != 1) {
+      Die("not an IPv4 address: " + address.host);
+    }
+    *len = sizeof(sockaddr_in);
+  }
+  int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) Die(std::string("socket: ") + std::strerror(errno));
+  return fd;
+}
+
 Conn Conn::Dial(const Address& address, size_t in_size, size_t out_size) {
   Conn c;
   c.name_ = address.text;
-  if (address.unix_socket) {
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    if (address.path.size() >= sizeof(sa.sun_path)) Die("Unix socket path too long: " + address.path);
-    std::memcpy(sa.sun_path, address.path.data(), address.path.size());
-    c.fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (c.fd_ < 0) Die(std::string("socket: ") + std::strerror(errno));
-    if (connect(c.fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
-      Die("connect " + address.text + ": " + std::strerror(errno));
-    }
-  } else {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(static_cast<uint16_t>(address.port));
-    if (inet_pton(AF_INET, address.host.c_str(), &sa.sin_addr) != 1) {
-      Die("not an IPv4 address: " + address.host);
-    }
-    c.fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (c.fd_ < 0) Die(std::string("socket: ") + std::strerror(errno));
+  sockaddr_storage sa;
+  socklen_t len;
+  c.fd_ = OpenSocket(address, &sa, &len);
+  if (!address.unix_socket) {
     int one = 1;
     setsockopt(c.fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(c.fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
-      Die("connect " + address.text + ": " + std::strerror(errno));
-    }
+  }
+  if (connect(c.fd_, reinterpret_cast<sockaddr*>(&sa), len) != 0) {
+    Die("connect " + address.text + ": " + std::strerror(errno));
   }
   c.in_.resize(in_size);
   c.out_.resize(out_size);

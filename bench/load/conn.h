@@ -5,6 +5,8 @@
 #ifndef SHORTBUS_BENCH_LOAD_CONN_H_
 #define SHORTBUS_BENCH_LOAD_CONN_H_
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -36,6 +38,9 @@ struct Address {
   std::string transport() const { return unix_socket ? "unix" : "tcp"; }
 };
 Address ParseAddress(const std::string& text);
+// A new stream socket for `address`, and the address to connect or bind it
+// to (a sockaddr_un or a sockaddr_in in *sa, its size in *len).
+int OpenSocket(const Address& address, sockaddr_storage* sa, socklen_t* len);
 
 // One frame read from the server; the views point into the read buffer and
 // stay valid until the next call of Conn::Next.

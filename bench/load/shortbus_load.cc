@@ -23,10 +23,8 @@
 // stdout instead of the human line), --timeout SECONDS (a read that waits
 // longer fails, default 30), --subject S (default bench.load).
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <netinet/in.h>
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -534,31 +532,18 @@ void SinkConn(int fd, long flood_msgs, long size) {
 void RunSink(const Options& o) {
   if (o.listen.empty()) Usage("sink needs --listen");
   Address a = ParseAddress(o.listen);
-  int fd;
+  sockaddr_storage sa;
+  socklen_t len;
+  int fd = OpenSocket(a, &sa, &len);
+  int one = 1;
+  if (!a.unix_socket) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0) {
+    Die("bind " + a.text + ": " + std::strerror(errno));
+  }
   std::string port;
-  if (a.unix_socket) {
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    if (a.path.size() >= sizeof(sa.sun_path)) Die("path too long: " + a.path);
-    std::memcpy(sa.sun_path, a.path.data(), a.path.size());
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
-      Die("bind " + a.text + ": " + std::strerror(errno));
-    }
-  } else {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(static_cast<uint16_t>(a.port));
-    inet_pton(AF_INET, a.host.c_str(), &sa.sin_addr);
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
-      Die("bind " + a.text + ": " + std::strerror(errno));
-    }
-    socklen_t len = sizeof(sa);
+  if (!a.unix_socket) {
     getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-    port = std::to_string(ntohs(sa.sin_port));
+    port = std::to_string(ntohs(reinterpret_cast<sockaddr_in*>(&sa)->sin_port));
   }
   if (listen(fd, 4096) != 0) Die(std::string("listen: ") + std::strerror(errno));
   if (!o.port_file.empty()) {
