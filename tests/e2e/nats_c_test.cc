@@ -237,8 +237,8 @@ TEST_F(NatsC, AutoUnsubscribeAfterN) {
   natsMsg* extra = nullptr;
   EXPECT_EQ(natsSubscription_NextMsg(&extra, sub.get(), 200), NATS_MAX_DELIVERED_MSGS);
   EXPECT_FALSE(natsSubscription_IsValid(sub.get()));
-  // The server dropped the subscription itself (the client sends no second
-  // UNSUB): with the watcher gone, nobody is left to answer a request.
+  // The server dropped the subscription itself (libnats sent UNSUB 1 3 and
+  // no second UNSUB): with the watcher gone, nobody answers a request.
   ASSERT_EQ(natsSubscription_Unsubscribe(watcher.get()), NATS_OK);
   natsMsg* reply = nullptr;
   natsStatus s = natsConnection_RequestString(&reply, nc_.get(), "auto.unsub", "?", 2000);

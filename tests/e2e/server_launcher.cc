@@ -178,7 +178,11 @@ std::string ServerProcess::WaitReady() {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      return "server exited during start-up (status " + std::to_string(status) + ")";
+      return "server exited during start-up (" +
+             (WIFEXITED(status) ? "exit code " + std::to_string(WEXITSTATUS(status))
+                                : "signal " + std::to_string(WTERMSIG(status))) +
+             (WIFEXITED(status) && WEXITSTATUS(status) == 127 ? ": could not run it" : "") +
+             ")";
     }
     int port = ReadPortFile();
     if (port > 0 && AcceptsConnections(port)) {
