@@ -3,51 +3,16 @@
 #include "absl/strings/str_cat.h"
 #include "engine/coding.h"
 #include "index/keys.h"
+#include "index/value_codec.h"
 
 namespace shortbus::index {
 namespace {
 
 using engine::DecodeFixed32;
-using engine::DecodeFixed64;
 using engine::EncodeFixed32;
-using engine::EncodeFixed64;
 
 constexpr uint8_t kCatalogVersion = 1;
 constexpr char kNextStreamNoKey[] = "next_stream_no";
-
-void Put8(std::string* s, uint8_t v) { s->push_back(static_cast<char>(v)); }
-void Put32(std::string* s, uint32_t v) {
-  char b[4];
-  EncodeFixed32(b, v);
-  s->append(b, 4);
-}
-void Put64(std::string* s, uint64_t v) {
-  char b[8];
-  EncodeFixed64(b, v);
-  s->append(b, 8);
-}
-
-// Reads fixed fields from a value, failing once on running short.
-class ValueReader {
- public:
-  explicit ValueReader(std::string_view b) : b_(b) {}
-  uint8_t U8() { return Take(1) ? static_cast<uint8_t>(b_[pos_ - 1]) : 0; }
-  uint32_t U32() { return Take(4) ? DecodeFixed32(b_.data() + pos_ - 4) : 0; }
-  uint64_t U64() { return Take(8) ? DecodeFixed64(b_.data() + pos_ - 8) : 0; }
-  std::string Bytes(uint32_t n) { return Take(n) ? std::string(b_.substr(pos_ - n, n)) : std::string(); }
-  bool ok() const { return ok_; }
-  bool done() const { return pos_ == b_.size(); }
-
- private:
-  bool Take(size_t n) {
-    if (!ok_ || b_.size() - pos_ < n) return ok_ = false;
-    pos_ += n;
-    return true;
-  }
-  std::string_view b_;
-  size_t pos_ = 0;
-  bool ok_ = true;
-};
 
 }  // namespace
 
@@ -92,10 +57,7 @@ std::string EncodeCatalogEntry(const CatalogEntry& e) {
   Put8(&s, static_cast<uint8_t>(c.compression));
   Put64(&s, static_cast<uint64_t>(absl::ToInt64Nanoseconds(c.duplicate_window)));
   Put32(&s, static_cast<uint32_t>(c.subjects.size()));
-  for (const std::string& subject : c.subjects) {
-    Put32(&s, static_cast<uint32_t>(subject.size()));
-    s += subject;
-  }
+  for (const std::string& subject : c.subjects) PutBytes(&s, subject);
   return s;
 }
 
@@ -120,7 +82,7 @@ absl::StatusOr<CatalogEntry> DecodeCatalogEntry(std::string_view name, std::stri
   const uint8_t compression = r.U8();
   c.duplicate_window = absl::Nanoseconds(static_cast<int64_t>(r.U64()));
   const uint32_t n = r.U32();
-  for (uint32_t i = 0; i < n && r.ok(); ++i) c.subjects.push_back(r.Bytes(r.U32()));
+  for (uint32_t i = 0; i < n && r.ok(); ++i) c.subjects.push_back(r.LengthPrefixed());
   if (!r.ok() || !r.done() || sync > 2 || discard > 1 || compression > 1) {
     return absl::DataLossError(absl::StrCat("catalogue entry of stream ", c.name, " is malformed"));
   }

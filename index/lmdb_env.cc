@@ -40,7 +40,7 @@ absl::Status LmdbStatus(int rc, std::string_view what) {
 }
 
 absl::StatusOr<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(const std::string& dir, const EnvOptions& options,
-                                                       std::initializer_list<const char*> db_names) {
+                                                       const std::vector<const char*>& db_names) {
   if (db_names.size() + 1 > 16 || options.max_dbs < db_names.size() + 1) {
     return absl::InvalidArgumentError("too many index databases");
   }

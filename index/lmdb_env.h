@@ -33,13 +33,14 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace shortbus::index {
 
-inline constexpr uint32_t kIndexFormatVersion = 1;
+inline constexpr uint32_t kIndexFormatVersion = 2;  // 2: deleted sequences, consumers
 
 struct EnvOptions {
   // Initial map size; it doubles whenever a write would not fit.
@@ -61,7 +62,7 @@ class LmdbEnv {
   // Opens (creating when missing) `<dir>`, an index directory, with the
   // databases named in `db_names` (created when missing).
   static absl::StatusOr<std::unique_ptr<LmdbEnv>> Open(const std::string& dir, const EnvOptions& options,
-                                                       std::initializer_list<const char*> db_names);
+                                                       const std::vector<const char*>& db_names);
   ~LmdbEnv();
   LmdbEnv(const LmdbEnv&) = delete;
   LmdbEnv& operator=(const LmdbEnv&) = delete;

@@ -11,6 +11,8 @@
 #include "engine/clock.h"
 #include "engine/file_system.h"
 #include "engine/stream_meta.h"
+#include "index/databases.h"
+#include "index/keys.h"
 #include "index/reindex.h"
 
 namespace shortbus::index {
@@ -103,6 +105,111 @@ absl::Status StoredStream::SeekTime(engine::Reader* reader, int64_t ts_ns) const
   return reader->SkipOlderThan(ts_ns);
 }
 
+void StoredStream::Report(const std::string& what) const {
+  if (reporter_) reporter_({log_->dir(), 0, 0, what, false});
+}
+
+uint64_t StoredStream::num_messages() const {
+  const uint64_t first = log_->first_seq(), last = log_->last_seq();
+  if (last < first) return 0;
+  return last - first + 1 - deleted_->CountIn(first, last);
+}
+
+absl::Status StoredStream::DeleteMessage(uint64_t seq) {
+  const uint64_t first = log_->first_seq();
+  if (seq < first || seq > log_->last_seq() || deleted_->Contains(seq)) {
+    return absl::NotFoundError(absl::StrCat("no message ", seq, " in stream ", entry_.config.name));
+  }
+  absl::Status s = env_->Write([&](MDB_txn* txn) { return deleted_->Add(txn, seq, first); });
+  if (s.ok()) s = env_->Sync();
+  if (!s.ok()) return s;
+  deleted_->Commit();
+  return absl::OkStatus();
+}
+
+absl::Status StoredStream::GetMessage(uint64_t seq, engine::Reader* reader, engine::Record* out) const {
+  if (seq == 0 || seq < log_->first_seq() || seq > log_->last_seq() || deleted_->Contains(seq)) {
+    return absl::NotFoundError(absl::StrCat("no message ", seq, " in stream ", entry_.config.name));
+  }
+  if (absl::Status s = Seek(reader, seq); !s.ok()) return s;
+  absl::Status s = reader->Next(out);
+  if (engine::IsEndOfData(s) || (s.ok() && out->sequence != seq)) {
+    return absl::NotFoundError(absl::StrCat("no message ", seq, " in stream ", entry_.config.name));
+  }
+  return s;
+}
+
+absl::StatusOr<Consumer*> StoredStream::CreateConsumer(const ConsumerConfig& config, int64_t now_ns) {
+  if (absl::Status s = ValidateConsumerConfig(config); !s.ok()) return s;
+  if (Consumer* existing = FindConsumer(config.name); existing != nullptr) {
+    if (existing->config() == config) return existing;
+    return absl::AlreadyExistsError(absl::StrCat("consumer ", config.name, " already exists with another configuration"));
+  }
+  auto c = std::unique_ptr<Consumer>(new Consumer(this, env_, entry_.stream_no, config));
+  if (absl::Status s = c->Start(now_ns); !s.ok()) return s;
+  const std::string key = StreamBytesKey(entry_.stream_no, config.name);
+  const std::string value = EncodeConsumerConfig(config);
+  std::string state;
+  EncodeConsumerState(c->state_, &state);
+  absl::Status s = env_->Write([&](MDB_txn* txn) -> absl::Status {
+    MDB_val k = ValOf(key), v = ValOf(value), sv = ValOf(state);
+    if (int rc = mdb_put(txn, env_->db(kConsumersDb), &k, &v, 0); rc != 0) return LmdbStatus(rc, "write consumer");
+    return LmdbStatus(mdb_put(txn, env_->db(kConsumerStateDb), &k, &sv, 0), "write consumer state");
+  });
+  if (s.ok()) s = env_->Sync();
+  if (!s.ok()) return s;
+  c->dirty_ = false;
+  Consumer* raw = c.get();
+  consumers_[config.name] = std::move(c);
+  return raw;
+}
+
+absl::StatusOr<Consumer*> StoredStream::UpdateConsumer(const ConsumerConfig& config) {
+  Consumer* c = FindConsumer(config.name);
+  if (c == nullptr) return absl::NotFoundError(absl::StrCat("no consumer ", config.name));
+  if (absl::Status s = ValidateConsumerUpdate(c->config(), config); !s.ok()) return s;
+  const std::string key = StreamBytesKey(entry_.stream_no, config.name);
+  const std::string value = EncodeConsumerConfig(config);
+  absl::Status s = env_->Write([&](MDB_txn* txn) {
+    MDB_val k = ValOf(key), v = ValOf(value);
+    return LmdbStatus(mdb_put(txn, env_->db(kConsumersDb), &k, &v, 0), "write consumer");
+  });
+  if (s.ok()) s = env_->Sync();
+  if (!s.ok()) return s;
+  c->config_ = config;
+  c->RecomputeDeadline();
+  return c;
+}
+
+Consumer* StoredStream::FindConsumer(const std::string& name) {
+  auto it = consumers_.find(name);
+  return it == consumers_.end() ? nullptr : it->second.get();
+}
+
+std::vector<std::string> StoredStream::ConsumerNames() const {
+  std::vector<std::string> names;
+  for (const auto& [name, c] : consumers_) names.push_back(name);
+  return names;
+}
+
+absl::Status StoredStream::DeleteConsumer(const std::string& name) {
+  auto it = consumers_.find(name);
+  if (it == consumers_.end()) return absl::NotFoundError(absl::StrCat("no consumer ", name));
+  const std::string key = StreamBytesKey(entry_.stream_no, name);
+  absl::Status s = env_->Write([&](MDB_txn* txn) -> absl::Status {
+    MDB_val k = ValOf(key);
+    for (const char* db : {kConsumersDb, kConsumerStateDb}) {
+      int rc = mdb_del(txn, env_->db(db), &k, nullptr);
+      if (rc != 0 && rc != MDB_NOTFOUND) return LmdbStatus(rc, "remove consumer");
+    }
+    return absl::OkStatus();
+  });
+  if (s.ok()) s = env_->Sync();
+  if (!s.ok()) return s;
+  consumers_.erase(it);
+  return absl::OkStatus();
+}
+
 void StoredStream::SetDurableCallback(std::function<void(uint64_t)> cb) {
   std::lock_guard<std::mutex> l(cb_mu_);
   durable_cb_ = std::move(cb);
@@ -182,7 +289,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir, 
   if (!lock.ok()) return lock.status();
   store->lock_fd_ = *lock;
   absl::StatusOr<std::unique_ptr<LmdbEnv>> env =
-      LmdbEnv::Open(data_dir + "/index", options.env, {kStreamsDb, kSeqDb, kTimeDb, kSubjectsDb, kProgressDb});
+      LmdbEnv::Open(data_dir + "/index", options.env, IndexDatabases());
   if (!env.ok()) return env.status();
   store->env_ = std::move(*env);
   absl::StatusOr<std::vector<CatalogEntry>> entries = CatalogList(*store->env_);
@@ -244,7 +351,10 @@ absl::StatusOr<StoredStream*> Store::OpenStream(const CatalogEntry& entry, bool 
   stream->index_->ForEachSubject([&](const std::string& subject, const SubjectState& st) {
     stream->last_by_subject_[subject] = st.last_seq;
   });
+  stream->deleted_ = std::make_unique<DeletedSet>(env_.get(), entry.stream_no);
+  if (absl::Status s = stream->deleted_->Load(); !s.ok()) return s;
   StoredStream* raw = stream.get();
+  if (absl::Status s = LoadConsumers(raw); !s.ok()) return s;
   raw->log_->SetDurableCallback([raw](uint64_t durable) {
     if (absl::Status s = raw->CatchUp(durable); !s.ok() && raw->reporter_) {
       raw->reporter_({raw->log_->dir(), 0, 0, absl::StrCat("indexing failed (seeks fall back to scans): ", s.message()),
@@ -254,6 +364,59 @@ absl::StatusOr<StoredStream*> Store::OpenStream(const CatalogEntry& entry, bool 
   std::lock_guard<std::mutex> l(mu_);
   streams_[entry.config.name] = std::move(stream);
   return raw;
+}
+
+absl::Status Store::LoadConsumers(StoredStream* stream) {
+  struct Loaded {
+    ConsumerConfig config;
+    std::string state;
+  };
+  std::vector<Loaded> loaded;
+  const uint32_t no = stream->entry_.stream_no;
+  absl::Status s = env_->Read([&](MDB_txn* txn) -> absl::Status {
+    MDB_cursor* cur;
+    if (int rc = mdb_cursor_open(txn, env_->db(kConsumersDb), &cur); rc != 0) return LmdbStatus(rc, "open cursor");
+    const std::string prefix = StreamBytesKey(no, "");
+    MDB_val k = ValOf(prefix), v;
+    int rc;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+      std::string_view key = ViewOf(k);
+      if (key.size() < 4 || key.substr(0, 4) != prefix) break;
+      absl::StatusOr<ConsumerConfig> c = DecodeConsumerConfig(key.substr(4), ViewOf(v));
+      if (!c.ok()) {
+        mdb_cursor_close(cur);
+        return c.status();
+      }
+      MDB_val sv;
+      int src = mdb_get(txn, env_->db(kConsumerStateDb), &k, &sv);
+      if (src != 0 && src != MDB_NOTFOUND) {
+        mdb_cursor_close(cur);
+        return LmdbStatus(src, "read consumer state");
+      }
+      loaded.push_back({std::move(*c), src == 0 ? std::string(ViewOf(sv)) : std::string()});
+    }
+    mdb_cursor_close(cur);
+    return rc == 0 || rc == MDB_NOTFOUND ? absl::OkStatus() : LmdbStatus(rc, "list consumers");
+  });
+  if (!s.ok()) return s;
+  for (Loaded& l : loaded) {
+    auto c = std::unique_ptr<Consumer>(new Consumer(stream, env_.get(), no, l.config));
+    ConsumerState state;
+    if (l.state.empty()) {
+      return absl::DataLossError(absl::StrCat("consumer ", l.config.name, " of stream ", stream->entry_.config.name,
+                                              " has no state record"));
+    }
+    if (absl::Status d = DecodeConsumerState(l.state, &state); !d.ok()) {
+      return absl::DataLossError(absl::StrCat("consumer ", l.config.name, " of stream ",
+                                              stream->entry_.config.name, ": ", d.message()));
+    }
+    if (absl::Status r = c->Resume(std::move(state)); !r.ok()) return r;
+    if (c->dirty() ) {
+      if (absl::Status w = c->Commit(true); !w.ok()) return w;
+    }
+    stream->consumers_[l.config.name] = std::move(c);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<StoredStream*> Store::CreateStream(const StreamConfig& config) {
@@ -309,6 +472,15 @@ absl::Status Store::DeleteStream(const std::string& name) {
   (void)engine::DefaultFileSystem()->SyncDir(dir);
   absl::Status s = env_->Write([&](MDB_txn* txn) -> absl::Status {
     if (absl::Status d = stream->index_->DropAll(txn); !d.ok()) return d;
+    if (absl::Status d = stream->deleted_->DropAll(txn); !d.ok()) return d;
+    for (const auto& [cname, c] : stream->consumers_) {
+      const std::string key = StreamBytesKey(stream->entry_.stream_no, cname);
+      MDB_val k = ValOf(key);
+      for (const char* db : {kConsumersDb, kConsumerStateDb}) {
+        int rc = mdb_del(txn, env_->db(db), &k, nullptr);
+        if (rc != 0 && rc != MDB_NOTFOUND) return LmdbStatus(rc, "remove consumer");
+      }
+    }
     return CatalogRemove(env_.get(), txn, name);
   });
   if (s.ok()) s = env_->Sync();

@@ -30,6 +30,8 @@
 #include "engine/log.h"
 #include "engine/reader.h"
 #include "index/catalog.h"
+#include "index/consumer.h"
+#include "index/deleted_set.h"
 #include "index/lmdb_env.h"
 #include "index/stream_index.h"
 
@@ -68,6 +70,39 @@ class StoredStream {
   // not yet durable. Writer thread only.
   uint64_t LastSequenceOf(std::string_view subject) const;
 
+  template <typename Fn>  // fn(subject, last sequence); writer thread only
+  void ForEachSubject(Fn fn) const {
+    for (const auto& [subject, last] : last_by_subject_) fn(std::string_view(subject), last);
+  }
+
+  // ---- Messages deleted one by one (writer thread) ----
+  // Marks `seq` deleted (durably, before returning): readers of the store
+  // skip it from now on. NotFound when it is not in the stream (never
+  // appended, expired, or deleted already).
+  absl::Status DeleteMessage(uint64_t seq);
+  bool IsDeleted(uint64_t seq) const { return deleted_->Contains(seq); }
+  uint64_t DeletedIn(uint64_t lo, uint64_t hi) const { return deleted_->CountIn(lo, hi); }
+  // Messages in the stream: retained and not deleted.
+  uint64_t num_messages() const;
+  // The message `seq`, read with `reader` (opened on dir()); the record's
+  // views live until the reader's next call. NotFound when it is not in the
+  // stream.
+  absl::Status GetMessage(uint64_t seq, engine::Reader* reader, engine::Record* out) const;
+
+  // ---- Durable consumers (writer thread; consumer.h) ----
+  // Creates a consumer, or returns the existing one when its configuration
+  // is the same; AlreadyExists when it differs. InvalidArgument for a bad
+  // configuration.
+  absl::StatusOr<Consumer*> CreateConsumer(const ConsumerConfig& config, int64_t now_ns);
+  // Changes what may change (consumer_config.h); NotFound for no consumer.
+  absl::StatusOr<Consumer*> UpdateConsumer(const ConsumerConfig& config);
+  Consumer* FindConsumer(const std::string& name);
+  std::vector<std::string> ConsumerNames() const;
+  absl::Status DeleteConsumer(const std::string& name);
+
+  // Passes a problem to the store's corruption reporter.
+  void Report(const std::string& what) const;
+
   // Position `reader` (opened on dir()) before sequence `seq`, or before the
   // first record at or after `ts_ns`: one index lookup and a short scan.
   absl::Status Seek(engine::Reader* reader, uint64_t seq) const;
@@ -98,6 +133,8 @@ class StoredStream {
   std::mutex cb_mu_;
   std::function<void(uint64_t)> durable_cb_;
   absl::flat_hash_map<std::string, uint64_t> last_by_subject_;  // writer thread
+  std::unique_ptr<DeletedSet> deleted_;                          // writer thread
+  std::map<std::string, std::unique_ptr<Consumer>> consumers_;   // writer thread
 };
 
 class Store {
@@ -129,6 +166,7 @@ class Store {
  private:
   Store() = default;
   absl::StatusOr<StoredStream*> OpenStream(const CatalogEntry& entry, bool create);
+  absl::Status LoadConsumers(StoredStream* stream);
 
   std::string dir_;
   StoreOptions options_;

@@ -59,8 +59,9 @@ constexpr char kReindexUsage[] =
     "Rebuilds the index of the data directory DIR from its logs: the stream catalogue from\n"
     "each stream's CONFIG, then every log indexed from its start. The old index is moved\n"
     "aside (DIR/index.old-<time>), never deleted. Needs the data directory to itself: it\n"
-    "refuses while a server has it open. Consumer positions live only in the index; they\n"
-    "are not in the logs and are not rebuilt.\n"
+    "refuses while a server has it open. Consumers and deleted messages live only in the\n"
+    "index: they are carried over from the old index when it can still be read, and a\n"
+    "WARNING says when they could not be.\n"
     "Exit 0 rebuilt, 1 error or a stream that could not be restored.\n";
 
 bool WantsHelp(const std::vector<std::string>& args) {
@@ -153,8 +154,13 @@ int RunReindex(const std::vector<std::string>& args) {
   }
   for (const auto& p : report->problems) std::printf("PROBLEM: %s\n", p.c_str());
   if (!report->old_index.empty()) std::printf("old index kept at %s\n", report->old_index.c_str());
-  std::printf("%zu streams restored, %llu messages indexed; consumer positions of the old index are not restored\n",
-              report->streams.size(), static_cast<unsigned long long>(report->messages_indexed));
+  // Not a failure of the rebuild (exit code): the logs are whole; what may
+  // be gone is state the logs never held, said loudly.
+  if (!report->lost_index_only_state.empty()) std::printf("WARNING: %s\n", report->lost_index_only_state.c_str());
+  std::printf("%zu streams restored, %llu messages indexed, %llu consumers and %llu deleted ranges carried over\n",
+              report->streams.size(), static_cast<unsigned long long>(report->messages_indexed),
+              static_cast<unsigned long long>(report->consumers_restored),
+              static_cast<unsigned long long>(report->deleted_ranges_restored));
   return report->problems.empty() ? 0 : 1;
 }
 

@@ -13,6 +13,7 @@
 #include "engine/reader.h"
 #include "engine/stream_meta.h"
 #include "index/catalog.h"
+#include "index/databases.h"
 #include "index/keys.h"
 #include "index/lmdb_env.h"
 #include "index/stream_index.h"
@@ -121,7 +122,7 @@ void VerifyIndex(const std::string& data_dir, VerifyReport* report) {
   index::EnvOptions eo;
   eo.read_only = true;
   absl::StatusOr<std::unique_ptr<index::LmdbEnv>> env = index::LmdbEnv::Open(
-      index_dir, eo, {index::kStreamsDb, index::kSeqDb, index::kTimeDb, index::kSubjectsDb, index::kProgressDb});
+      index_dir, eo, index::IndexDatabases());
   if (!env.ok()) {
     problem(index_dir, std::string(env.status().message()));
     return;

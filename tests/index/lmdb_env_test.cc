@@ -8,6 +8,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+
 #include <filesystem>
 #include <string>
 
@@ -110,7 +112,9 @@ TEST(LmdbEnv, OtherFormatVersionIsAClearError) {
   auto env = LmdbEnv::Open(dir, {}, {"kv"});
   ASSERT_FALSE(env.ok());
   EXPECT_TRUE(absl::IsFailedPrecondition(env.status())) << env.status();
-  EXPECT_THAT(std::string(env.status().message()), HasSubstr("format version 2"));
+  EXPECT_THAT(std::string(env.status().message()),
+              HasSubstr(absl::StrCat("format version ", kIndexFormatVersion + 1, "; this build reads version ",
+                                     kIndexFormatVersion)));
   EXPECT_THAT(std::string(env.status().message()), HasSubstr("shortbus reindex"));
 }
 

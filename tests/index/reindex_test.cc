@@ -34,6 +34,15 @@ void Build(const std::string& data) {
     for (uint64_t i = 1; i <= 3000; ++i) {
       ASSERT_TRUE(s->Append({std::string(name) + ".s" + std::to_string(i % 5), "", PayloadFor(i, i % 500), 0}).ok());
     }
+    // Index-only state: a consumer that acknowledged 1..10, and a deletion.
+    ConsumerConfig cc;
+    cc.name = "C";
+    Consumer* k = *s->CreateConsumer(cc, 0);
+    Delivery d;
+    for (uint64_t i = 1; i <= 12; ++i) ASSERT_TRUE(*k->Next(0, &d));
+    for (uint64_t i = 1; i <= 10; ++i) ASSERT_TRUE(k->Ack(i).ok());
+    ASSERT_TRUE(k->Commit(true).ok());
+    ASSERT_TRUE(s->DeleteMessage(100).ok());
   }
   ASSERT_TRUE(store->Close().ok());
 }
@@ -79,7 +88,33 @@ TEST(Reindex, CorruptIndexIsAClearErrorAndReindexRestoresService) {
   EXPECT_EQ(report->messages_indexed, 6000u);
   EXPECT_TRUE(report->problems.empty());
   EXPECT_TRUE(std::filesystem::exists(report->old_index));  // kept, not deleted
+  // What only the index held is reported lost, not silently dropped.
+  EXPECT_THAT(report->lost_index_only_state, HasSubstr("are lost"));
+  EXPECT_EQ(report->consumers_restored, 0u);
   CheckRestored(data);
+}
+
+TEST(Reindex, ConsumersAndDeletionsOfAReadableIndexAreCarriedOver) {
+  TempDir tmp;
+  const std::string data = tmp.Sub("data");
+  Build(data);
+  absl::StatusOr<ReindexReport> report = Reindex(data, {});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->lost_index_only_state.empty()) << report->lost_index_only_state;
+  EXPECT_EQ(report->consumers_restored, 2u);
+  EXPECT_EQ(report->deleted_ranges_restored, 2u);
+  CheckRestored(data);
+  auto store = *Store::Open(data, {});
+  for (const char* name : {"A", "B"}) {
+    StoredStream* s = store->Find(name);
+    EXPECT_TRUE(s->IsDeleted(100));
+    Consumer* k = s->FindConsumer("C");
+    ASSERT_NE(k, nullptr) << name;
+    auto info = *k->Info();
+    EXPECT_EQ(info.ack_floor_stream_seq, 10u);
+    EXPECT_EQ(info.delivered_stream_seq, 12u);
+    EXPECT_EQ(info.num_ack_pending, 2u);
+  }
 }
 
 TEST(Reindex, MissingIndexIsRefusedThenRebuilt) {
@@ -90,7 +125,9 @@ TEST(Reindex, MissingIndexIsRefusedThenRebuilt) {
   absl::StatusOr<std::unique_ptr<Store>> broken = Store::Open(data, {});
   ASSERT_FALSE(broken.ok());
   EXPECT_THAT(std::string(broken.status().message()), HasSubstr("not in the index"));
-  ASSERT_TRUE(Reindex(data, {}).ok());
+  absl::StatusOr<ReindexReport> report = Reindex(data, {});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_THAT(report->lost_index_only_state, HasSubstr("knows none of the streams"));
   CheckRestored(data);
 }
 

@@ -177,6 +177,7 @@ TEST(ShortbusCli, ReindexRebuildsALostIndex) {
   CliResult r = Shortbus("reindex " + data);
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("1 streams restored, 500 messages indexed"));
+  EXPECT_THAT(r.out, HasSubstr("WARNING: there was no old index: consumers and deleted messages"));
   EXPECT_TRUE(index::Store::Open(data, {}).ok());
   EXPECT_EQ(Shortbus("reindex " + tmp.path()).code, 1);
   EXPECT_THAT(Shortbus("reindex --help").out, HasSubstr("moved\naside"));
