@@ -147,14 +147,14 @@ run() {
 n() { echo $(($1 / scale)); }
 # The throughput and latency cases, in the order they run.
 cases=(
-  "pub --msgs $(n 2000000) --size 128"
-  "pubsub --msgs $(n 1000000) --size 16"
-  "pubsub --msgs $(n 1000000) --size 128"
-  "pubsub --msgs $(n 300000) --size 1024"
-  "fanout --subs 4 --msgs $(n 300000) --size 128"
-  "queue --pubs 2 --members 3 --msgs $(n 1000000) --size 128"
+  "pub --msgs $(n 5000000) --size 128"
+  "pubsub --msgs $(n 2000000) --size 16"
+  "pubsub --msgs $(n 2000000) --size 128"
+  "pubsub --msgs $(n 500000) --size 1024"
+  "fanout --subs 4 --msgs $(n 500000) --size 128"
+  "queue --pubs 2 --members 3 --msgs $(n 2000000) --size 128"
   "reqrep --msgs $(n 20000) --size 128 --inflight 1"
-  "reqrep --msgs $(n 50000) --size 128 --inflight 16"
+  "reqrep --msgs $(n 100000) --size 128 --inflight 16"
 )
 idle_conns=$(n 10000)
 

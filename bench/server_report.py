@@ -106,14 +106,15 @@ def ratio(a, b):
 
 
 class Table:
-    def __init__(self, runs, have_sb):
+    def __init__(self, runs, have_sb, aa=False):
         self.runs = runs
         self.have_sb = have_sb
+        self.aa = aa  # the shortbusd columns are a second nats-server: no Unix socket
 
     def cell(self, case, target, value):
         if value is not None:
             return value
-        if target == (NATS[0], "unix"):
+        if target == (NATS[0], "unix") or (self.aa and target == SB_UNIX):
             return "n/a"
         if target[0] == "shortbusd" and not self.have_sb:
             return "pending"
@@ -148,7 +149,8 @@ def context_lines(ctx, reps, seconds, runs):
 
 def report(runs, ctx, reps, seconds):
     have_sb = bool(ctx.get("shortbusd"))
-    t = Table(runs, have_sb)
+    aa = ctx.get("aa") == "1"
+    t = Table(runs, have_sb, aa)
     out = context_lines(ctx, reps, seconds, runs)
     w = out.append
     head = ("| %s | nats-server TCP | nats-server Unix | shortbusd TCP | shortbusd Unix "
@@ -170,7 +172,6 @@ def report(runs, ctx, reps, seconds):
 
     def cmp(a, b, le):
         return None if a is None or b is None else (a <= b if le else a >= b)
-    aa = ctx.get("aa") == "1"
     if aa:
         head = head.replace("shortbusd", "nats-server B")
         out.extend(aa_summary(runs))

@@ -118,6 +118,7 @@ Conn& Conn::operator=(Conn&& o) noexcept {
     rend_ = o.rend_;
     out_len_ = o.out_len_;
     timed_out_ = o.timed_out_;
+    on_block_ = std::move(o.on_block_);
   }
   return *this;
 }
@@ -205,6 +206,7 @@ bool Conn::Fill(size_t need) {
   }
   if (in_.size() - rpos_ < need) in_.resize(std::max(need, 2 * in_.size()));
   if (out_len_ > 0) Flush();
+  if (on_block_) on_block_();
   for (;;) {
     ssize_t r = recv(fd_, in_.data() + rend_, in_.size() - rend_, 0);
     if (r > 0) {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,13 +82,14 @@ class Conn {
   // stream, read timeout or a shut-down socket.
   bool Next(Frame* frame);
 
+  // Called by Next each time it is about to block in a read (after the
+  // flush), on the thread that calls Next.
+  void OnBlock(std::function<void()> f) { on_block_ = std::move(f); }
   // Makes a thread blocked in Next return false (shutdown(SHUT_RD)).
   void StopReading();
   // Fails reads that wait longer than this (SO_RCVTIMEO); 0 = forever.
   void SetReadTimeout(double seconds);
   bool timed_out() const { return timed_out_; }
-  // Bytes read but not yet returned by Next.
-  size_t buffered() const { return rend_ - rpos_; }
   int fd() const { return fd_; }
   const std::string& name() const { return name_; }
 
@@ -103,6 +105,7 @@ class Conn {
   std::vector<char> out_;
   size_t out_len_ = 0;
   bool timed_out_ = false;
+  std::function<void()> on_block_;
 };
 
 // "PUB subject [reply] size\r\n<size bytes of 'x'>\r\n".

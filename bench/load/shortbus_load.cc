@@ -193,7 +193,10 @@ void PublishN(Conn& c, const std::string& frame, long n) {
   std::string chunk = Chunk(frame, 256 << 10, &per_chunk);
   for (; n >= per_chunk; n -= per_chunk) c.Write(chunk);
   for (; n > 0; n--) c.Write(frame);
-  if (!c.PingPong()) Die(c.name() + ": closed before the final PONG");
+  if (!c.PingPong()) {
+    Die(c.name() + ": publisher " + (c.timed_out() ? "timed out waiting for" : "closed before") +
+        " the final PONG");
+  }
 }
 
 // pub, pubsub, fanout and queue: npubs publishers of per_pub messages each,
@@ -210,7 +213,10 @@ void RunFlow(const Options& o, const Address& a, const std::string& name, long n
     subs.back().SetReadTimeout(o.timeout);
   }
   std::vector<Conn> pubs;
-  for (long i = 0; i < npubs; i++) pubs.push_back(Open(a, "shortbus-load pub"));
+  for (long i = 0; i < npubs; i++) {
+    pubs.push_back(Open(a, "shortbus-load pub"));
+    pubs.back().SetReadTimeout(o.timeout);  // for the final PONG
+  }
 
   std::atomic<long> total{0};
   std::atomic<bool> done{nsubs == 0};
@@ -223,6 +229,17 @@ void RunFlow(const Options& o, const Address& a, const std::string& name, long n
       Conn& c = subs[static_cast<size_t>(i)];
       long& count = counts[static_cast<size_t>(i)];
       long pending = 0;
+      // The count goes to the shared total every 4096 messages and before
+      // each blocking read, not for every message.
+      auto publish = [&] {
+        if (pending > 0 && total.fetch_add(pending) + pending == expected) {
+          t_done = Clock::now();
+          done = true;
+          for (Conn& s : subs) s.StopReading();
+        }
+        pending = 0;
+      };
+      c.OnBlock(publish);
       Frame f;
       while (c.Next(&f)) {
         if (f.kind == Frame::kMsg) {
@@ -232,15 +249,7 @@ void RunFlow(const Options& o, const Address& a, const std::string& name, long n
             while (t < cur && !first_ns.compare_exchange_weak(cur, t)) {
             }
           }
-          // Publish the count when the next read would block (and every
-          // 4096 messages), not for every message.
-          if (++pending < 4096 && c.buffered() > 0) continue;
-          if (total.fetch_add(pending) + pending == expected) {
-            t_done = Clock::now();
-            done = true;
-            for (Conn& s : subs) s.StopReading();
-          }
-          pending = 0;
+          if (++pending == 4096) publish();
         } else if (f.kind == Frame::kPing) {
           c.Write("PONG\r\n");
         }
