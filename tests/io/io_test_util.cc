@@ -26,6 +26,8 @@ std::vector<BackendCase> AllBackends() {
   return {epoll, uring, single};
 }
 
+void PrintTo(const BackendCase& c, std::ostream* os) { *os << c.name; }
+
 std::string BackendCaseName(const ::testing::TestParamInfo<BackendCase>& info) {
   return info.param.name;
 }

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +26,7 @@ struct BackendCase {
   LoopOptions options;
 };
 std::vector<BackendCase> AllBackends();
+void PrintTo(const BackendCase& c, std::ostream* os);
 std::string BackendCaseName(const ::testing::TestParamInfo<BackendCase>& info);
 
 // Creates a loop for c, or returns nullptr with *why set when the backend
