@@ -14,6 +14,11 @@
 //                                    last to be durable (engine) / indexed
 //                                    (store), alternating sides per batch;
 //                                    p50/p99 per batch
+//   BM_ConsumerAcks/<synced|unsynced>/<batch>
+//                                    a durable consumer takes `batch`
+//                                    messages, acks each, commits once per
+//                                    batch; acks/s of Ack+Commit alone and
+//                                    of the whole deliver+ack cycle
 //   BM_Seek/<how>                    on a 10 M-message stream (128 B payloads,
 //                                    64 MiB segments), one positioning of a
 //                                    Reader plus one Next, to a random
@@ -77,6 +82,7 @@
 #include "engine/reader.h"
 #include "engine/segment_file.h"
 #include "engine/segment_header.h"
+#include "index/consumer.h"
 #include "index/store.h"
 #include "index/stream_index.h"
 
@@ -971,6 +977,60 @@ void BM_ReopenAfterKill(benchmark::State& state, bool store) {
 
 // ---- registration ----
 
+// ---------------------------------------------------------------- consumer acks
+
+// BM_ConsumerAcks/<batch>/<sync>: a durable consumer on a stream of 128-byte
+// messages takes `batch` messages (Next), acknowledges each (Ack), and
+// commits its state once per batch (Commit, synced or not). Timed apart:
+// the acknowledgement side (Ack calls + the commit) and the whole cycle.
+void BM_ConsumerAcks(benchmark::State& state, bool sync) {
+  const uint64_t batch = static_cast<uint64_t>(state.range(0));
+  const uint64_t msgs = std::max<uint64_t>(batch * state.max_iterations, 1);
+  bench::ScratchDir dir("acks");
+  auto store = Store::Open(dir.path(), {});
+  if (!store.ok()) return bench::Fail(state, "open store", store.status());
+  auto stream = (*store)->CreateStream(Config("ACKS", SyncMode::kNever));
+  if (!stream.ok()) return bench::Fail(state, "create stream", stream.status());
+  for (uint64_t i = 0; i < msgs; ++i) {
+    if (absl::StatusOr<uint64_t> a = (*stream)->Append(Msg(i)); !a.ok()) return bench::Fail(state, "append", a.status());
+  }
+  ConsumerConfig cc;
+  cc.name = "C";
+  cc.max_ack_pending = -1;
+  auto consumer = (*stream)->CreateConsumer(cc, 0);
+  if (!consumer.ok()) return bench::Fail(state, "create consumer", consumer.status());
+  Consumer* c = *consumer;
+  std::vector<uint64_t> seqs(batch);
+  double ack_s = 0, cycle_s = 0;
+  uint64_t acked = 0;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    Delivery d;
+    size_t n = 0;
+    for (; n < batch; ++n) {
+      absl::StatusOr<bool> r = c->Next(0, &d);
+      if (!r.ok()) return bench::Fail(state, "next", r.status());
+      if (!*r) break;
+      seqs[n] = d.record.sequence;
+    }
+    const auto t1 = Clock::now();
+    for (size_t i = 0; i < n; ++i) {
+      if (absl::Status a = c->Ack(seqs[i]); !a.ok()) return bench::Fail(state, "ack", a);
+    }
+    if (absl::Status cm = c->Commit(sync); !cm.ok()) return bench::Fail(state, "commit", cm);
+    const auto t2 = Clock::now();
+    ack_s += Seconds(t2 - t1);
+    cycle_s += Seconds(t2 - t0);
+    acked += n;
+    state.SetIterationTime(Seconds(t2 - t0));
+  }
+  if (acked != msgs) return bench::Fail(state, "count", absl::InternalError(absl::StrCat("acked ", acked, " of ", msgs)));
+  state.counters["acks_per_s"] = static_cast<double>(acked) / ack_s;
+  state.counters["deliver_ack_per_s"] = static_cast<double>(acked) / cycle_s;
+  state.counters["commit_us"] = ack_s / static_cast<double>(state.iterations()) * 1e6;
+  (void)(*store)->Close();
+}
+
 void Register() {
   for (SyncMode m : {SyncMode::kNever, SyncMode::kInterval, SyncMode::kAlways}) {
     benchmark::RegisterBenchmark(absl::StrCat("BM_IndexAppend/", ModeName(m)).c_str(), BM_IndexAppend, m)
@@ -978,6 +1038,17 @@ void Register() {
         ->Repetitions(9)
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond);
+  }
+  for (bool sync : {false, true}) {
+    for (int batch : {1, 100, 1000, 10000}) {
+      if (sync && batch == 1) continue;
+      benchmark::RegisterBenchmark(absl::StrCat("BM_ConsumerAcks/", sync ? "synced" : "unsynced").c_str(),
+                                   BM_ConsumerAcks, sync)
+          ->Arg(batch)
+          ->Iterations(batch == 1 ? 20'000 : std::max(20, 2'000'000 / batch / (sync ? 10 : 1)))
+          ->UseManualTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
   }
   benchmark::RegisterBenchmark("BM_AckLatencyAlways", BM_AckLatencyAlways)
       ->Arg(1)

@@ -121,5 +121,110 @@ TEST(StoreCrash, AcknowledgedPublishesAndTheIndexSurviveKill9) {
   }
 }
 
+// The child of the consumer test: a stream of 3000 messages and a consumer
+// that takes batches, acknowledges them (one in seven is nak'd first and
+// acknowledged on redelivery), commits each batch with a sync, and only then
+// reports its ack floor: a confirmed acknowledgement.
+TEST(StoreCrashChild, Consume) {
+  const char* dir = std::getenv(kEnvDir);
+  if (dir == nullptr) GTEST_SKIP() << "run by StoreCrash.* only";
+  auto store = Store::Open(dir, {});
+  if (!store.ok()) ::_exit(10);
+  StreamConfig sc = Config();
+  sc.sync = engine::SyncMode::kInterval;
+  absl::StatusOr<StoredStream*> s = (*store)->CreateStream(sc);
+  if (!s.ok()) ::_exit(11);
+  for (uint64_t i = (*s)->log().last_seq() + 1; i <= 3000; ++i) {
+    if (!(*s)->Append({SubjectFor(i), "", PayloadFor(i, 100), 0}).ok()) ::_exit(13);
+  }
+  if (!(*s)->log().Sync().ok()) ::_exit(14);
+  ConsumerConfig cc;
+  cc.name = "C";
+  cc.filter_subjects = {"S.k1", "S.k2", "S.k3", "S.k5", "S.k8"};
+  cc.max_ack_pending = 500;
+  absl::StatusOr<Consumer*> c = (*s)->CreateConsumer(cc, 0);
+  if (!c.ok()) ::_exit(15);
+  std::mt19937_64 rng(::getpid());
+  int64_t now = 0;
+  while (true) {
+    Delivery d;
+    std::vector<uint64_t> batch;
+    const size_t want = 1 + rng() % 200;
+    while (batch.size() < want) {
+      absl::StatusOr<bool> r = (*c)->Next(now, &d);
+      if (!r.ok()) ::_exit(16);
+      if (!*r) break;
+      batch.push_back(d.record.sequence);
+    }
+    for (uint64_t seq : batch) {
+      absl::Status st = seq % 7 == 0 && rng() % 2 == 0 ? (*c)->Nak(seq, absl::ZeroDuration(), now) : (*c)->Ack(seq);
+      if (!st.ok()) ::_exit(17);
+    }
+    if (!(*c)->Commit(true).ok()) ::_exit(18);
+    absl::StatusOr<ConsumerInfo> info = (*c)->Info();
+    if (!info.ok()) ::_exit(19);
+    uint64_t floor = info->ack_floor_stream_seq;
+    char b[8];
+    std::memcpy(b, &floor, 8);
+    if (::write(kAckFd, b, 8) != 8) ::_exit(12);
+    if (batch.empty()) {
+      // Everything delivered: add a little more to consume.
+      const uint64_t next = (*s)->log().last_seq() + 1;
+      for (uint64_t i = next; i < next + 50; ++i) {
+        if (!(*s)->Append({SubjectFor(i), "", PayloadFor(i, 100), 0}).ok()) ::_exit(13);
+      }
+    }
+  }
+}
+
+TEST(StoreCrash, ConfirmedConsumerAcknowledgementsNeverGoBack) {
+  TempDir tmp;
+  const std::string data = tmp.Sub("data");
+  std::mt19937_64 rng(9);
+  uint64_t confirmed = 0;
+  for (int cycle = 0; cycle < 25; ++cycle) {
+    SCOPED_TRACE("cycle " + std::to_string(cycle));
+    Fd r, w;
+    ASSERT_TRUE(MakePipe(&r, &w));
+    const pid_t pid = SpawnSelf("StoreCrashChild.Consume", {std::string(kEnvDir) + "=" + data}, {{w.get(), kAckFd}});
+    ASSERT_GT(pid, 0);
+    Child child(pid);
+    w.Reset();
+    const uint64_t want = 1 + rng() % 30;  // confirmed batches before the kill
+    auto take = [&](uint64_t floor) { confirmed = std::max(confirmed, floor); };
+    for (uint64_t got = 0; got < want; ++got) {
+      char b[8];
+      if (::read(r.get(), b, 8) != 8) break;
+      uint64_t floor;
+      std::memcpy(&floor, b, 8);
+      take(floor);
+    }
+    child.KillAndWait();
+    char b[8];
+    while (::read(r.get(), b, 8) == 8) {
+      uint64_t floor;
+      std::memcpy(&floor, b, 8);
+      take(floor);
+    }
+    auto store = Store::Open(data, {});
+    ASSERT_TRUE(store.ok()) << store.status();
+    StoredStream* s = (*store)->Find("S");
+    ASSERT_NE(s, nullptr);
+    Consumer* c = s->FindConsumer("C");
+    if (c == nullptr) {
+      ASSERT_EQ(confirmed, 0u) << "a consumer that confirmed acknowledgements vanished";
+      continue;
+    }
+    absl::StatusOr<ConsumerInfo> info = c->Info();
+    ASSERT_TRUE(info.ok()) << info.status();
+    ASSERT_GE(info->ack_floor_stream_seq, confirmed);
+    ASSERT_LE(info->ack_floor_stream_seq, info->delivered_stream_seq);
+    ASSERT_LE(info->delivered_stream_seq, s->log().last_seq());
+    ASSERT_LE(info->num_ack_pending, 500u);
+    ASSERT_TRUE((*store)->Close().ok());
+  }
+  EXPECT_GT(confirmed, 0u);
+}
+
 }  // namespace
 }  // namespace shortbus::index
