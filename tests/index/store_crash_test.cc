@@ -39,6 +39,34 @@ StreamConfig Config() {
 
 std::string SubjectFor(uint64_t seq) { return "S.k" + std::to_string(seq % 13); }
 
+// Runs child test `filter` on `data`, reads `want` reports (u64 each) from
+// it, kills it, reads what was already in the pipe, and returns the
+// greatest value reported (0 when none).
+uint64_t RunChildThenKill(const char* filter, const std::string& data, uint64_t want) {
+  Fd r, w;
+  if (!MakePipe(&r, &w)) return 0;
+  const pid_t pid = SpawnSelf(filter, {std::string(kEnvDir) + "=" + data}, {{w.get(), kAckFd}});
+  EXPECT_GT(pid, 0);
+  if (pid <= 0) return 0;
+  Child child(pid);
+  w.Reset();
+  uint64_t best = 0;
+  auto read_one = [&]() {
+    char b[8];
+    if (::read(r.get(), b, 8) != 8) return false;  // the child died (or was killed)
+    uint64_t v;
+    std::memcpy(&v, b, 8);
+    best = std::max(best, v);
+    return true;
+  };
+  for (uint64_t got = 0; got < want && read_one(); ++got) {
+  }
+  child.KillAndWait();
+  while (read_one()) {
+  }
+  return best;
+}
+
 // The child: appends until killed, acknowledging each sequence the Store
 // reports durable and indexed.
 TEST(StoreCrashChild, Append) {
@@ -68,28 +96,8 @@ TEST(StoreCrash, AcknowledgedPublishesAndTheIndexSurviveKill9) {
   uint64_t acked = 0;
   for (int cycle = 0; cycle < 40; ++cycle) {
     SCOPED_TRACE("cycle " + std::to_string(cycle));
-    Fd r, w;
-    ASSERT_TRUE(MakePipe(&r, &w));
-    const pid_t pid = SpawnSelf("StoreCrashChild.Append", {std::string(kEnvDir) + "=" + data}, {{w.get(), kAckFd}});
-    ASSERT_GT(pid, 0);
-    Child child(pid);
-    w.Reset();
     const uint64_t want = 1 + rng() % 40;  // acknowledgements before the kill
-    for (uint64_t got = 0; got < want;) {
-      char b[8];
-      if (::read(r.get(), b, 8) != 8) break;  // the child died on its own
-      uint64_t seq;
-      std::memcpy(&seq, b, 8);
-      acked = std::max(acked, seq);
-      ++got;
-    }
-    child.KillAndWait();
-    char b[8];
-    while (::read(r.get(), b, 8) == 8) {  // acknowledgements already in the pipe count too
-      uint64_t seq;
-      std::memcpy(&seq, b, 8);
-      acked = std::max(acked, seq);
-    }
+    acked = std::max(acked, RunChildThenKill("StoreCrashChild.Append", data, want));
     ASSERT_GT(acked, 0u) << "the child acknowledged nothing";
 
     auto store = Store::Open(data, {});
@@ -184,28 +192,8 @@ TEST(StoreCrash, ConfirmedConsumerAcknowledgementsNeverGoBack) {
   uint64_t confirmed = 0;
   for (int cycle = 0; cycle < 25; ++cycle) {
     SCOPED_TRACE("cycle " + std::to_string(cycle));
-    Fd r, w;
-    ASSERT_TRUE(MakePipe(&r, &w));
-    const pid_t pid = SpawnSelf("StoreCrashChild.Consume", {std::string(kEnvDir) + "=" + data}, {{w.get(), kAckFd}});
-    ASSERT_GT(pid, 0);
-    Child child(pid);
-    w.Reset();
     const uint64_t want = 1 + rng() % 30;  // confirmed batches before the kill
-    auto take = [&](uint64_t floor) { confirmed = std::max(confirmed, floor); };
-    for (uint64_t got = 0; got < want; ++got) {
-      char b[8];
-      if (::read(r.get(), b, 8) != 8) break;
-      uint64_t floor;
-      std::memcpy(&floor, b, 8);
-      take(floor);
-    }
-    child.KillAndWait();
-    char b[8];
-    while (::read(r.get(), b, 8) == 8) {
-      uint64_t floor;
-      std::memcpy(&floor, b, 8);
-      take(floor);
-    }
+    confirmed = std::max(confirmed, RunChildThenKill("StoreCrashChild.Consume", data, want));
     auto store = Store::Open(data, {});
     ASSERT_TRUE(store.ok()) << store.status();
     StoredStream* s = (*store)->Find("S");
