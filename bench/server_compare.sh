@@ -200,6 +200,18 @@ for ((rep = 1; rep <= reps; rep++)); do
       run $t $c
     done
   done
+  # Request/reply latency paired: sequential round trips alternating
+  # between nats-server and shortbusd in one process, so that both see the
+  # same moments of the machine (the latency targets use these).
+  # (nats-server's half of the pairing with shortbusd's Unix socket is
+  # labelled nats-server-vs-unix: the Unix ratio divides by it.)
+  for t in "${targets[@]:1}"; do
+    # shellcheck disable=SC2086
+    set -- $t
+    label=nats-server
+    [ "${2#unix:}" = "$2" ] || label=nats-server-vs-unix
+    run "$label" "$nats_tcp" reqrep --msgs "$(n 20000)" --size 128 --server2 "$2" --label2 "$1"
+  done
   stop "$nats_pid"
   [ "$have_sb" = 1 ] && stop "$sb_pid"
   # The generator against its own sink: what it can do when the server

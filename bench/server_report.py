@@ -39,6 +39,8 @@ THROUGHPUT = [
     ("reqrep/128/inflight1", "request/reply round trips/s, 1 in flight"),
     ("reqrep/128/inflight16", "request/reply round trips/s, 16 in flight"),
 ]
+PAIRED = "reqrep/128/paired"
+NATS_VS_UNIX = ("nats-server-vs-unix", "tcp")
 LATENCY = [("p50_us", "p50"), ("p90_us", "p90"), ("p99_us", "p99"), ("p999_us", "p99.9"),
            ("max_us", "max")]
 
@@ -122,12 +124,15 @@ class Table:
 
     def row(self, what, case, get, show, lower_is_better=False):
         n, st, su = (get(case, t) for t in (NATS, SB_TCP, SB_UNIX))
+        # Paired request/reply: shortbusd's Unix socket was paired with its
+        # own run of nats-server.
+        nu = get(case, NATS_VS_UNIX) if case == PAIRED else None
         better = "lower" if lower_is_better else "higher"
         return "| %s | %s | n/a | %s | %s | %s | %s | %s |" % (
             what, self.cell(case, NATS, show(n)), self.cell(case, SB_TCP, show(st)),
             self.cell(case, SB_UNIX, show(su)),
             ratio(st, n) if self.have_sb else "pending",
-            ratio(su, n) if self.have_sb else "pending", better)
+            ratio(su, n if nu is None else nu) if self.have_sb else "pending", better)
 
 
 def context_lines(ctx, reps, seconds, runs):
@@ -163,6 +168,7 @@ def report(runs, ctx, reps, seconds):
     ps_n = runs.best("pubsub/128", NATS)
     ps_t, ps_u = runs.best("pubsub/128", SB_TCP), runs.best("pubsub/128", SB_UNIX)
     rr = "reqrep/128/inflight1"
+    lat_case = PAIRED if runs.count(PAIRED, SB_TCP) else rr
     idle = next((c for c, _, _ in sorted(runs.ok) if c and c.startswith("idle/")), "idle/10000")
     rss10k = sb(idle, SB_TCP, "rss_after_kib", runs.median)
     rss0 = sb(idle, SB_TCP, "rss_before_kib", runs.median)
@@ -187,9 +193,9 @@ def report(runs, ctx, reps, seconds):
       % (fmt_rate(ps_u) or "pending", fmt_rate(ps_n) or "-", ratio(ps_u, ps_n),
          met(None if ps_u is None or ps_n is None else ps_u > ps_n)))
     for field, name in (("p50_us", "p50"), ("p99_us", "p99")):
-        a, b = sb(rr, SB_TCP, field, runs.median), runs.median(rr, NATS, field)
-        w("| request/reply %s, TCP, 1 in flight | <= nats-server | %s vs %s = %s | %s |"
-          % (name, fmt_us(a) or "pending", fmt_us(b) or "-", ratio(a, b), met(cmp(a, b, True))))
+        a, b = sb(lat_case, SB_TCP, field, runs.median), runs.median(lat_case, NATS, field)
+        w("| request/reply %s, TCP, 1 in flight%s | <= nats-server | %s vs %s = %s | %s |"
+          % (name, " (paired)" if lat_case == PAIRED else "", fmt_us(a) or "pending", fmt_us(b) or "-", ratio(a, b), met(cmp(a, b, True))))
     w("| %s idle connections | daemon RSS <= 64 MiB | %s (nats-server: %s) | %s |"
       % (format(int(idle.split("/")[1]), ","), fmt_mib(rss10k) or "pending", fmt_mib(runs.median(idle, NATS, "rss_after_kib")) or "-",
          met(None if rss10k is None else rss10k <= 64 * 1024)))
@@ -214,10 +220,15 @@ def report(runs, ctx, reps, seconds):
     w("")
     w(head % "percentile")
     w(sep)
-    for case, inflight in ((rr, 1), ("reqrep/128/inflight16", 16)):
+    for case, how in ((PAIRED, "paired, 1 in flight"), (rr, "1 in flight"),
+                      ("reqrep/128/inflight16", "16 in flight")):
         for field, name in LATENCY:
-            w(t.row("%s, %d in flight" % (name, inflight), case,
+            w(t.row("%s, %s" % (name, how), case,
                     lambda c, tg, f=field: runs.median(c, tg, f), fmt_us, lower_is_better=True))
+    w("")
+    w("\"Paired\": one process alternates sequential round trips between nats-server and")
+    w("shortbusd (`shortbus-load reqrep --server2`), so both see the same moments of the")
+    w("machine; the targets above use these rows when they exist.")
 
     w("")
     w("### Memory: resident set (VmRSS) of the server (median of %s)" % reps)
@@ -277,11 +288,14 @@ def aa_summary(runs):
         rs = sorted(b / a for a, b in pairs if a and b)
         return "%.2f-%.2fx" % (rs[0], rs[-1]) if rs else "-"
     tput = [(runs.best(c, NATS), runs.best(c, SB_TCP)) for c, _ in THROUGHPUT]
-    lat = [(runs.median(c, NATS, f), runs.median(c, SB_TCP, f))
-           for c in ("reqrep/128/inflight1", "reqrep/128/inflight16") for f in ("p50_us", "p99_us")]
+    def lat(cases):
+        return spread([(runs.median(c, NATS, f), runs.median(c, SB_TCP, f))
+                       for c in cases for f in ("p50_us", "p99_us")])
     return ["- **A/A calibration: both columns are nats-server** (B started the same way as A, "
-            "in the shortbusd slot). Ratios B/A: throughput %s, request/reply p50 and p99 %s."
-            % (spread(tput), spread(lat))]
+            "in the shortbusd slot). Ratios B/A: throughput %s; request/reply p50 and p99 %s "
+            "paired, %s in separate runs."
+            % (spread(tput), lat([PAIRED]),
+               lat(["reqrep/128/inflight1", "reqrep/128/inflight16"]))]
 
 
 def plot(runs, png):

@@ -12,7 +12,9 @@
 //   queue    --pubs publishers share --msgs; --members subscribers in one
 //            queue group receive them (each message to one member)
 //   reqrep   requests to a responder connection, --inflight at a time;
-//            latency percentiles of --msgs round trips (after --warmup)
+//            latency percentiles of --msgs round trips (after --warmup);
+//            with --server2 URL [--label2 NAME]: sequential round trips
+//            alternating between the two servers, one result per server
 //   idle     opens --conns connections that finish CONNECT/PING/PONG and
 //            holds them; with --server-pid reports the server's VmRSS
 //            before and after
@@ -52,6 +54,7 @@ struct Options {
   std::string scenario;
   std::string server = "tcp://127.0.0.1:4222";
   std::string label;
+  std::string server2, label2;  // reqrep --server2: paired with a second server
   std::string subject = "bench.load";
   std::string listen, port_file;
   long msgs = 1000000;
@@ -71,6 +74,7 @@ struct Options {
   Die(why + "\nusage: shortbus-load pub|pubsub|fanout|queue|reqrep|idle|sink --server URL "
             "[--msgs N] [--size BYTES] [--subs N] [--pubs N] [--members N] [--inflight N] "
             "[--warmup N] [--conns N] [--server-pid PID] [--label NAME] [--json] "
+            "[--server2 URL] [--label2 NAME] "
             "[--timeout SECONDS] [--subject S] [--listen URL] [--port-file FILE]");
 }
 
@@ -89,7 +93,8 @@ Options ParseArgs(int argc, char** argv) {
       {"--warmup", &o.warmup},     {"--conns", &o.conns},     {"--server-pid", &o.server_pid}};
   std::map<std::string, std::string*> strings = {
       {"--server", &o.server}, {"--label", &o.label},   {"--subject", &o.subject},
-      {"--listen", &o.listen}, {"--port-file", &o.port_file}};
+      {"--listen", &o.listen}, {"--port-file", &o.port_file},
+      {"--server2", &o.server2}, {"--label2", &o.label2}};
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     if (a.rfind("--", 0) != 0) {
@@ -311,107 +316,151 @@ void RunFlow(const Options& o, const Address& a, const std::string& name, long n
   r.Print(human);
 }
 
-long IdFromSubject(std::string_view subject) {
-  size_t dot = subject.rfind('.');
-  long id = -1;
-  if (dot != std::string_view::npos) {
-    std::from_chars(subject.data() + dot + 1, subject.data() + subject.size(), id);
+// A requester and a responder connection to one server; the responder
+// answers on its own thread until the session is destroyed.
+class ReqRepSession {
+ public:
+  ReqRepSession(const Options& o, const Address& a)
+      : o_(o),
+        payload_(std::string(static_cast<size_t>(o.size), 'x') + "\r\n"),
+        size_crlf_(" " + std::to_string(o.size) + "\r\n"),
+        head_("PUB " + o.subject + ".req _INBOX.load."),
+        sent_(static_cast<size_t>(o.warmup + o.msgs)) {
+    responder_ = Open(a, "shortbus-load responder");
+    responder_.Write("SUB " + o.subject + ".req 1\r\n");
+    if (!responder_.PingPong()) Die("responder closed after SUB");
+    requester_ = Open(a, "shortbus-load requester");
+    requester_.Write("SUB _INBOX.load.* 1\r\n");
+    if (!requester_.PingPong()) Die("requester closed after SUB");
+    requester_.SetReadTimeout(o.timeout);
+    lat_us_.reserve(static_cast<size_t>(o.msgs));
+    thread_ = std::thread([this] {
+      Frame f;
+      while (responder_.Next(&f)) {
+        if (f.kind == Frame::kMsg && !f.reply.empty()) {
+          responder_.Write("PUB ");
+          responder_.Write(f.reply);
+          responder_.Write(size_crlf_);
+          responder_.Write(payload_);
+        } else if (f.kind == Frame::kPing) {
+          responder_.Write("PONG\r\n");
+        }
+      }
+      if (!done_) Die("responder closed by the server");
+    });
   }
-  return id;
-}
+  ~ReqRepSession() {
+    done_ = true;
+    responder_.StopReading();
+    thread_.join();
+  }
+
+  // Sends request `id` (written at the next flush: before the next read).
+  void Send(long id) {
+    sent_[static_cast<size_t>(id)] = Clock::now();
+    requester_.Write(head_);
+    requester_.Write(std::to_string(id));
+    requester_.Write(size_crlf_);
+    requester_.Write(payload_);
+  }
+  // Waits for the next reply and records its latency (after the warm-up).
+  void Receive() {
+    Frame f;
+    for (;;) {
+      if (!requester_.Next(&f)) {
+        Die("requester " + std::string(requester_.timed_out() ? "timed out" : "closed") +
+            " after " + std::to_string(lat_us_.size()) + " measured replies");
+      }
+      if (f.kind == Frame::kPing) requester_.Write("PONG\r\n");
+      if (f.kind == Frame::kMsg) break;
+    }
+    const Clock::time_point now = Clock::now();
+    long id = -1;
+    size_t dot = f.subject.rfind('.');
+    if (dot != std::string_view::npos) {
+      std::from_chars(f.subject.data() + dot + 1, f.subject.data() + f.subject.size(), id);
+    }
+    if (id < 0 || id >= static_cast<long>(sent_.size())) {
+      Die("reply on unexpected subject " + std::string(f.subject));
+    }
+    if (id >= o_.warmup) {
+      if (id == o_.warmup) t_start_ = sent_[static_cast<size_t>(id)];
+      lat_us_.push_back(
+          std::chrono::duration<double, std::micro>(now - sent_[static_cast<size_t>(id)]).count());
+    }
+    t_end_ = now;
+  }
+
+  // One result line for this session's measured round trips.
+  void Print(const Address& a, const std::string& name, const std::string& label) {
+    std::sort(lat_us_.begin(), lat_us_.end());
+    auto pct = [&](double p) {
+      size_t i = static_cast<size_t>(p / 100.0 * static_cast<double>(lat_us_.size()));
+      return lat_us_[std::min(i, lat_us_.size() - 1)];
+    };
+    double mean = 0;
+    for (double x : lat_us_) mean += x;
+    mean /= static_cast<double>(lat_us_.size());
+    const double rate = static_cast<double>(lat_us_.size()) / Seconds(t_start_, t_end_);
+    Options o = o_;
+    o.label = label;
+    Report r(o, a, name);
+    r.Int("size", o.size);
+    r.Int("inflight", o.inflight);
+    r.Int("requests", static_cast<long>(lat_us_.size()));
+    r.Num("msgs_per_s", rate);
+    r.Num("mean_us", mean);
+    r.Num("p50_us", pct(50));
+    r.Num("p90_us", pct(90));
+    r.Num("p99_us", pct(99));
+    r.Num("p999_us", pct(99.9));
+    r.Num("max_us", lat_us_.back());
+    r.Print(name + " " + a.text +
+            Fmt(": %.0f requests, %.0f in flight, ", static_cast<double>(lat_us_.size()),
+                static_cast<double>(o.inflight)) +
+            Fmt("%.0f round trips/s; latency us p50 %.1f", rate, pct(50)) +
+            Fmt(" p90 %.1f p99 %.1f p99.9 %.1f", pct(90), pct(99), pct(99.9)) +
+            Fmt(" max %.1f mean %.1f", lat_us_.back(), mean));
+  }
+
+ private:
+  const Options& o_;
+  const std::string payload_, size_crlf_, head_;
+  Conn responder_, requester_;
+  std::thread thread_;
+  std::atomic<bool> done_{false};
+  std::vector<Clock::time_point> sent_;
+  std::vector<double> lat_us_;
+  Clock::time_point t_start_{}, t_end_{};
+};
 
 void RunReqRep(const Options& o, const Address& a, const std::string& name) {
-  const std::string subject = o.subject + ".req";
-  Conn responder = Open(a, "shortbus-load responder");
-  responder.Write("SUB " + subject + " 1\r\n");
-  if (!responder.PingPong()) Die("responder closed after SUB");
-  Conn requester = Open(a, "shortbus-load requester");
-  requester.Write("SUB _INBOX.load.* 1\r\n");
-  if (!requester.PingPong()) Die("requester closed after SUB");
-  requester.SetReadTimeout(o.timeout);
-
-  const std::string payload = std::string(static_cast<size_t>(o.size), 'x') + "\r\n";
-  const std::string size_crlf = " " + std::to_string(o.size) + "\r\n";
-  std::atomic<bool> done{false};
-  std::thread responder_thread([&] {
-    Frame f;
-    while (responder.Next(&f)) {
-      if (f.kind == Frame::kMsg && !f.reply.empty()) {
-        responder.Write("PUB ");
-        responder.Write(f.reply);
-        responder.Write(size_crlf);
-        responder.Write(payload);
-      } else if (f.kind == Frame::kPing) {
-        responder.Write("PONG\r\n");
-      }
-    }
-    if (!done) Die("responder closed by the server");
-  });
-
+  ReqRepSession s(o, a);
   const long total = o.warmup + o.msgs;
-  std::vector<Clock::time_point> sent(static_cast<size_t>(total));
-  std::vector<double> lat_us;
-  lat_us.reserve(static_cast<size_t>(o.msgs));
-  const std::string head = "PUB " + subject + " _INBOX.load.";
-  long next = 0, received = 0;
-  auto send = [&] {
-    sent[static_cast<size_t>(next)] = Clock::now();
-    requester.Write(head);
-    requester.Write(std::to_string(next));
-    requester.Write(size_crlf);
-    requester.Write(payload);
-    next++;
-  };
-  Clock::time_point t_start{}, t_end{};
-  while (next < std::min(total, std::max(1L, o.inflight))) send();
-  Frame f;
-  while (received < total) {
-    if (!requester.Next(&f)) {
-      Die("requester " + std::string(requester.timed_out() ? "timed out" : "closed") + " after " +
-          std::to_string(received) + " replies");
-    }
-    if (f.kind == Frame::kPing) requester.Write("PONG\r\n");
-    if (f.kind != Frame::kMsg) continue;
-    const Clock::time_point now = Clock::now();
-    long id = IdFromSubject(f.subject);
-    if (id < 0 || id >= next) Die("reply on unexpected subject " + std::string(f.subject));
-    if (id >= o.warmup) {
-      if (id == o.warmup) t_start = sent[static_cast<size_t>(id)];
-      lat_us.push_back(std::chrono::duration<double, std::micro>(now - sent[static_cast<size_t>(id)]).count());
-    }
-    t_end = now;
-    received++;
-    if (next < total) send();
+  long next = 0;
+  for (; next < std::min(total, std::max(1L, o.inflight)); next++) s.Send(next);
+  for (long received = 0; received < total; received++) {
+    s.Receive();
+    if (next < total) s.Send(next++);
   }
-  done = true;
-  responder.StopReading();
-  responder_thread.join();
+  s.Print(a, name, o.label);
+}
 
-  std::sort(lat_us.begin(), lat_us.end());
-  auto pct = [&](double p) {
-    size_t i = static_cast<size_t>(p / 100.0 * static_cast<double>(lat_us.size()));
-    return lat_us[std::min(i, lat_us.size() - 1)];
-  };
-  double mean = 0;
-  for (double x : lat_us) mean += x;
-  mean /= static_cast<double>(lat_us.size());
-  const double rate = static_cast<double>(o.msgs) / Seconds(t_start, t_end);
-  Report r(o, a, name);
-  r.Int("size", o.size);
-  r.Int("inflight", o.inflight);
-  r.Int("requests", o.msgs);
-  r.Num("msgs_per_s", rate);
-  r.Num("mean_us", mean);
-  r.Num("p50_us", pct(50));
-  r.Num("p90_us", pct(90));
-  r.Num("p99_us", pct(99));
-  r.Num("p999_us", pct(99.9));
-  r.Num("max_us", lat_us.back());
-  r.Print(name + " " + a.text + Fmt(": %.0f requests, %.0f in flight, ", static_cast<double>(o.msgs),
-                                    static_cast<double>(o.inflight)) +
-          Fmt("%.0f round trips/s; latency us p50 %.1f", rate, pct(50)) +
-          Fmt(" p90 %.1f p99 %.1f p99.9 %.1f", pct(90), pct(99), pct(99.9)) +
-          Fmt(" max %.1f mean %.1f", lat_us.back(), mean));
+// Sequential round trips alternating between two servers (--server2): one
+// to each in turn, the first of each pair alternating too, so that both
+// see the same moments of a shared machine. One result line per server.
+void RunReqRepPaired(const Options& o, const Address& a, const Address& b, const std::string& name) {
+  ReqRepSession sa(o, a), sb(o, b);
+  for (long id = 0; id < o.warmup + o.msgs; id++) {
+    ReqRepSession& first = id % 2 ? sb : sa;
+    ReqRepSession& second = id % 2 ? sa : sb;
+    first.Send(id);
+    first.Receive();
+    second.Send(id);
+    second.Receive();
+  }
+  sa.Print(a, name, o.label);
+  sb.Print(b, name, o.label2);
 }
 
 void RaiseFileLimit(long want) {
@@ -587,6 +636,9 @@ int Main(int argc, char** argv) {
   } else if (o.scenario == "queue") {
     if (o.pubs < 1 || o.members < 1) Usage("queue needs --pubs and --members >= 1");
     name = "queue/" + std::to_string(o.pubs) + "to" + std::to_string(o.members) + "/" + size;
+  } else if (o.scenario == "reqrep" && !o.server2.empty()) {
+    if (o.inflight != 1) Usage("--server2 takes sequential requests only (--inflight 1)");
+    name = "reqrep/" + size + "/paired";
   } else if (o.scenario == "reqrep") {
     name = "reqrep/" + size + "/inflight" + std::to_string(o.inflight);
   } else if (o.scenario == "idle") {
@@ -603,6 +655,8 @@ int Main(int argc, char** argv) {
     RunFlow(o, a, name, 1, o.subs, "", o.msgs);
   } else if (o.scenario == "queue") {
     RunFlow(o, a, name, o.pubs, o.members, "q", o.msgs / o.pubs);
+  } else if (o.scenario == "reqrep" && !o.server2.empty()) {
+    RunReqRepPaired(o, a, ParseAddress(o.server2), name);
   } else if (o.scenario == "reqrep") {
     RunReqRep(o, a, name);
   } else {
