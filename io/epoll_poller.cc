@@ -141,8 +141,18 @@ class EpollPoller final : public Poller {
     Listener& l = *listeners_[index];
     for (int i = 0; i < kMaxAcceptsPerTurn && l.active; ++i) {
       const int fd = accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) return;  // EAGAIN, or an error (EMFILE…) retried next turn
-      loop_->OnAcceptedFd(l, fd);
+      if (fd >= 0) {
+        loop_->OnAcceptedFd(l, fd);
+        continue;
+      }
+      if (IsAcceptShortage(errno)) {
+        // Level-triggered: the listener stays readable; mute it meanwhile.
+        (void)Ctl(EPOLL_CTL_MOD, l.fd, 0, Pack(kListenerTag, l.index));
+        loop_->AddTimer(kAcceptBackoff, absl::ZeroDuration(), [this, &l] {
+          if (l.active) (void)Ctl(EPOLL_CTL_MOD, l.fd, EPOLLIN, Pack(kListenerTag, l.index));
+        });
+      }
+      return;  // EAGAIN, a shortage, or the peer gave up (ECONNABORTED)
     }
   }
 

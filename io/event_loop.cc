@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <utility>
@@ -22,6 +23,10 @@ absl::StatusOr<Backend> ParseBackend(std::string_view name) {
   return absl::InvalidArgumentError(
       absl::StrCat("unknown io backend '", absl::string_view(name.data(), name.size()),
                    "' (expected epoll, uring or auto)"));
+}
+
+bool IsAcceptShortage(int err) {
+  return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
 }
 
 std::string_view CloseReasonName(CloseReason reason) {

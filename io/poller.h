@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "io/event_loop.h"
 #include "io/output_buffer.h"
 
@@ -93,6 +94,12 @@ class Poller {
   // Thread-safe: makes a Wait in progress (or the next one) return.
   virtual void Wake() = 0;
 };
+
+// accept() failing for want of fds or memory (EMFILE, ENFILE, ENOBUFS,
+// ENOMEM) would fail again at once: the poller stops accepting on that
+// listener for kAcceptBackoff (a loop timer) instead of spinning.
+bool IsAcceptShortage(int err);
+inline constexpr absl::Duration kAcceptBackoff = absl::Milliseconds(100);
 
 absl::StatusOr<std::unique_ptr<Poller>> NewEpollPoller(const LoopOptions& options);
 // Errors: kUnavailable when io_uring or a feature the loop needs is missing.

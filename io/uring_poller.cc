@@ -312,9 +312,16 @@ class UringPoller final : public Poller {
         close(res);
       }
     }
-    // Without F_MORE the accept ended (an error such as EMFILE, or the
-    // cancel); re-arm while the listener is wanted.
-    if (!l.armed && l.active) ArmAccept(l);
+    // Without F_MORE the accept ended (an error, or the cancel); re-arm
+    // while the listener is wanted, after a pause if fds ran out.
+    if (l.armed || !l.active) return;
+    if (res < 0 && IsAcceptShortage(-res)) {
+      loop_->AddTimer(kAcceptBackoff, absl::ZeroDuration(), [this, &l] {
+        if (l.active && !l.armed) ArmAccept(l);
+      });
+      return;
+    }
+    ArmAccept(l);
   }
 
   void OnRecv(Connection& c, int res, bool more, const char* data) {

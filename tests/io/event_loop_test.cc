@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -499,6 +500,45 @@ TEST_P(EventLoopTest, StopAcceptingRefusesNewConnectionsKeepsOld) {
   char got[2];
   ASSERT_TRUE(test::ReadExactly(a, got, 2));
   close(a);
+}
+
+TEST_P(EventLoopTest, AcceptRecoversAfterRunningOutOfFds) {
+  EchoHandler echo;
+  const uint16_t port = ListenEcho(&echo);
+  LoopThread thread(loop_);
+  constexpr int kClients = 3;
+  int fds[kClients];
+  for (int& fd : fds) {
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+  }
+  rlimit saved;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  // Every fd below the lowest free one is in use: a soft limit there makes
+  // each accept fail with EMFILE.
+  const int lowest_free = dup(0);
+  ASSERT_GE(lowest_free, 0);
+  close(lowest_free);
+  rlimit low = saved;
+  low.rlim_cur = static_cast<rlim_t>(lowest_free);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int fd : fds) {
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  }
+  thread.RunSync([] {});  // a turn with the listener readable
+  EXPECT_EQ(echo.accepted.load(), 0);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_TRUE(WaitFor([&] { return echo.accepted.load() == kClients; }));
+  for (int fd : fds) {
+    ASSERT_TRUE(test::WriteAll(fd, "up", 2));
+    char got[2];
+    ASSERT_TRUE(test::ReadExactly(fd, got, 2));
+    close(fd);
+  }
 }
 
 TEST_P(EventLoopTest, PauseHoldsInputUntilResume) {
