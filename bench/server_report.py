@@ -118,8 +118,8 @@ class Table:
             return value
         if target == (NATS[0], "unix") or (self.aa and target == SB_UNIX):
             return "n/a"
-        if target[0] == "shortbusd" and not self.have_sb:
-            return "pending"
+        if (target[0] == "shortbusd" or case == PAIRED) and not self.have_sb:
+            return "pending"  # paired runs need both servers
         return "failed" if self.runs.failed(case, target) else "-"
 
     def row(self, what, case, get, show, lower_is_better=False):
