@@ -299,20 +299,35 @@ def aa_summary(runs):
 
 
 def plot(runs, png):
-    """Grouped bars: throughput cases x targets, in M msgs/s."""
+    """Two panels of grouped bars: message throughput (M msgs/s) and
+    request/reply latency (us), per target."""
     gp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "plot.gp")
-    with tempfile.NamedTemporaryFile("w", suffix=".dat", delete=False) as f:
-        f.write("case nats-server_TCP shortbusd_TCP shortbusd_Unix\n")
-        for case, _ in THROUGHPUT:
-            vals = [runs.best(case, tg) for tg in (NATS, SB_TCP, SB_UNIX)]
-            f.write('"%s" %s\n' % (case.replace("/128", "").replace("/", " "),
-                                   " ".join("%.4f" % (v / 1e6) if v else "0" for v in vals)))
-        data = f.name
+    targets = (NATS, SB_TCP, SB_UNIX)
+    header = "case nats-server_TCP shortbusd_TCP shortbusd_Unix\n"
+    tput = header
+    for case, _ in THROUGHPUT:
+        if case.startswith("reqrep/"):
+            continue
+        vals = [runs.best(case, tg) for tg in targets]
+        tput += '"%s" %s\n' % (case.replace("/", " "),
+                                " ".join("%.4f" % (v / 1e6) if v else "0" for v in vals))
+    lat = header
+    rr = PAIRED if runs.count(PAIRED, SB_TCP) else "reqrep/128/inflight1"
+    for case, how in ((rr, "1 in flight"), ("reqrep/128/inflight16", "16 in flight")):
+        for field, name in LATENCY[:3]:
+            vals = [runs.median(case, tg, field) for tg in targets]
+            lat += '"%s, %s" %s\n' % (name, how, " ".join("%.1f" % v if v else "0" for v in vals))
+    files = []
     try:
-        subprocess.run(["gnuplot", "-e", "datafile='%s'; outfile='%s'" % (data, png), gp],
-                       check=True)
+        for text in (tput, lat):
+            with tempfile.NamedTemporaryFile("w", suffix=".dat", delete=False) as f:
+                f.write(text)
+                files.append(f.name)
+        subprocess.run(["gnuplot", "-e", "tput='%s'; lat='%s'; outfile='%s'"
+                        % (files[0], files[1], png), gp], check=True)
     finally:
-        os.unlink(data)
+        for name in files:
+            os.unlink(name)
 
 
 def main(argv):
