@@ -110,7 +110,13 @@ start_shortbusd() {
   "$shortbusd" --data "$d" --listen tcp://127.0.0.1:0 --listen "unix:$d/s.sock" >"$d/log" 2>&1 &
   pid=$!
   pids+=("$pid")
-  wait_for "$pid" "$d/shortbus.port"  # written once the daemon accepts
+  # shortbus.port is written once the daemon accepts connections.
+  if ! wait_for "$pid" "$d/shortbus.port"; then
+    echo "server_compare.sh: shortbusd did not start; its log:" >&2
+    tail -n 20 "$d/log" >&2
+    stop "$pid"
+    return 1
+  fi
   tcp_url="tcp://127.0.0.1:$(cat "$d/shortbus.port")"
   unix_url="unix://$d/s.sock"
 }
@@ -145,6 +151,10 @@ run() {
 }
 
 n() { echo $(($1 / scale)); }
+# sb_failed WHAT: a shortbusd that would not start, recorded for the report.
+sb_failed() {
+  echo "{\"label\":\"shortbusd\",\"case\":\"$1\",\"error\":\"shortbusd did not start (no shortbus.port)\"}" >>"$out"
+}
 # The throughput and latency cases, in the order they run.
 cases=(
   "pub --msgs $(n 5000000) --size 128"
@@ -169,7 +179,7 @@ for ((rep = 1; rep <= reps; rep++)); do
   stop "$pid"
   if [ "$have_sb" = 1 ]; then
     for transport in tcp unix; do
-      start_shortbusd
+      start_shortbusd || { sb_failed "idle/$idle_conns"; continue; }
       url=$tcp_url
       [ "$transport" = unix ] && url=$unix_url
       [ -z "$url" ] || run shortbusd "$url" idle --conns "$idle_conns" --server-pid "$pid"
@@ -181,11 +191,13 @@ for ((rep = 1; rep <= reps; rep++)); do
   start_nats
   nats_pid=$pid nats_tcp=$tcp_url
   targets=("nats-server $nats_tcp")
-  if [ "$have_sb" = 1 ]; then
-    start_shortbusd
+  sb_pid=
+  if [ "$have_sb" = 1 ] && start_shortbusd; then
     sb_pid=$pid
     targets+=("shortbusd $tcp_url")
     [ -z "$unix_url" ] || targets+=("shortbusd $unix_url")
+  elif [ "$have_sb" = 1 ]; then
+    sb_failed "the throughput and latency cases of repetition $rep"
   fi
   # Odd repetitions run the targets of a case in one order, even ones in
   # the reverse order, so that neither server always goes first.
@@ -213,7 +225,7 @@ for ((rep = 1; rep <= reps; rep++)); do
     run "$label" "$nats_tcp" reqrep --msgs "$(n 20000)" --size 128 --server2 "$2" --label2 "$1"
   done
   stop "$nats_pid"
-  [ "$have_sb" = 1 ] && stop "$sb_pid"
+  [ -z "$sb_pid" ] || stop "$sb_pid"
   # The generator against its own sink: what it can do when the server
   # costs nothing (publisher, and subscriber parsing a flood of MSG frames).
   start_sink "$(n 1000000)" 128
