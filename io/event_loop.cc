@@ -53,12 +53,35 @@ absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(const LoopOptions& 
       break;
   }
   if (!poller.ok()) return poller.status();
-  std::unique_ptr<EventLoop> loop(new EventLoop(*std::move(poller)));
+  std::unique_ptr<EventLoop> loop(new EventLoop(*std::move(poller), options));
   loop->poller_->Attach(loop.get());
   return loop;
 }
 
-EventLoop::EventLoop(std::unique_ptr<Poller> poller) : poller_(std::move(poller)) {}
+EventLoop::EventLoop(std::unique_ptr<Poller> poller, const LoopOptions& options)
+    : poller_(std::move(poller)) {
+  if (options.idle_buffer_release > absl::ZeroDuration()) {
+    const absl::Duration period = options.idle_buffer_release;
+    AddTimer(period, period, [this] { ReleaseIdleBuffers(); });
+  }
+}
+
+void EventLoop::ReleaseIdleBuffers() {
+  for (auto& c : conns_) {
+    if (c->state == ConnState::kOpen && !c->queued_since_sweep && c->pending_output() == 0) {
+      c->out[0].ReleaseIfEmpty();
+      c->out[1].ReleaseIfEmpty();
+      c->held_input.ReleaseIfEmpty();
+    }
+    c->queued_since_sweep = false;
+  }
+}
+
+size_t EventLoop::BufferMemory(ConnId id) const {
+  Connection* c = Lookup(id);
+  if (c == nullptr) return 0;
+  return c->out[0].capacity() + c->out[1].capacity() + c->held_input.capacity();
+}
 
 EventLoop::~EventLoop() {
   StopAccepting();
@@ -244,6 +267,7 @@ Connection* EventLoop::LookupWritable(ConnId id) const {
 bool EventLoop::IsOpen(ConnId id) const { return LookupWritable(id) != nullptr; }
 
 void EventLoop::MarkDirty(Connection& c) {
+  c.queued_since_sweep = true;
   if (c.dirty) return;
   c.dirty = true;
   dirty_.push_back(c.slot);

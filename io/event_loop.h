@@ -135,6 +135,10 @@ struct LoopOptions {
   // Receive buffer: the epoll loop's single shared read buffer, or each
   // connection's buffer on the io_uring single-shot path.
   uint32_t recv_buffer_size = 64 * 1024;
+  // A connection that queued no output for a whole period of this length
+  // gives its (empty) output buffers back, so idle connections hold no
+  // buffer memory while busy ones keep theirs (and allocate nothing).
+  absl::Duration idle_buffer_release = absl::Seconds(5);
 };
 
 class Poller;
@@ -206,6 +210,9 @@ class EventLoop {
   // Stop / restart OnData for id (bytes stay in the kernel meanwhile).
   void PauseReading(ConnId id);
   void ResumeReading(ConnId id);
+  // Bytes of buffer memory id holds now (output and held input; not the
+  // io_uring single-shot receive buffer). For status reports and tests.
+  size_t BufferMemory(ConnId id) const;
   // Open connections, counting those still flushing or closing.
   size_t connection_count() const { return connection_count_; }
 
@@ -229,7 +236,8 @@ class EventLoop {
   void OnWake();
 
  private:
-  explicit EventLoop(std::unique_ptr<Poller> poller);
+  EventLoop(std::unique_ptr<Poller> poller, const LoopOptions& options);
+  void ReleaseIdleBuffers();
   Connection* Lookup(ConnId id) const;
   // Open and not closing: may send and receive.
   Connection* LookupWritable(ConnId id) const;

@@ -51,4 +51,11 @@ void OutputBuffer::Clear() {
   }
 }
 
+void OutputBuffer::ReleaseIfEmpty() {
+  if (!empty()) return;
+  begin_ = end_ = 0;
+  data_.reset();
+  capacity_ = 0;
+}
+
 }  // namespace shortbus::io

@@ -37,6 +37,9 @@ class OutputBuffer {
   void Consume(size_t n);
   // Drops everything and releases memory beyond kKeepCapacity.
   void Clear();
+  // Releases the memory if nothing is queued (an idle connection's buffer).
+  void ReleaseIfEmpty();
+  size_t capacity() const { return capacity_; }
 
  private:
   // Invariant: begin_ <= end_ <= capacity_.

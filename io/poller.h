@@ -32,6 +32,7 @@ struct Connection {
   ConnState state = ConnState::kFree;
   PeerKind kind = PeerKind::kTcp;
   bool dirty = false;   // in the loop's dirty list
+  bool queued_since_sweep = false;  // output queued since the last idle sweep
   bool paused = false;  // PauseReading
   int fd = -1;
   ConnectionHandler* handler = nullptr;

@@ -541,6 +541,41 @@ TEST_P(EventLoopTest, AcceptRecoversAfterRunningOutOfFds) {
   }
 }
 
+TEST_P(EventLoopTest, IdleConnectionGivesBackItsBuffers) {
+  BackendCase c = GetParam();
+  c.options.idle_buffer_release = absl::Milliseconds(20);
+  std::string why;
+  loop_ = test::MakeLoop(c, &why);
+  ASSERT_NE(loop_, nullptr) << why;
+  class MeasuringEcho : public EchoHandler {
+   public:
+    void OnData(EventLoop& loop, ConnId id, const char* data, size_t len) override {
+      EchoHandler::OnData(loop, id, data, len);
+      memory_after_send = loop.BufferMemory(id);
+    }
+    std::atomic<size_t> memory_after_send{0};
+  } echo;
+  const uint16_t port = ListenEcho(&echo);
+  LoopThread thread(loop_);
+  const int fd = ConnectAccepted(port, echo, 1);
+  ASSERT_GE(fd, 0);
+  const ConnId id = IdOf(echo, 0);
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(test::WriteAll(fd, "abc", 3));
+    char got[3];
+    ASSERT_TRUE(test::ReadExactly(fd, got, 3));
+    EXPECT_GT(echo.memory_after_send.load(), 0u);
+    // Idle for two sweeps: the buffers are released; the next echo
+    // allocates them again.
+    ASSERT_TRUE(WaitFor([&] {
+      size_t memory = 1;
+      thread.RunSync([&] { memory = loop_->BufferMemory(id); });
+      return memory == 0;
+    }));
+  }
+  close(fd);
+}
+
 TEST_P(EventLoopTest, PauseHoldsInputUntilResume) {
   class PausingEcho : public EchoHandler {
    public:
