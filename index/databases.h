@@ -14,7 +14,7 @@ namespace shortbus::index {
 
 inline const std::vector<const char*>& IndexDatabases() {
   static const std::vector<const char*> names = {kStreamsDb,  kSeqDb,     kTimeDb,      kSubjectsDb,
-                                                 kProgressDb, kDeletedDb, kConsumersDb, kConsumerStateDb};
+                                                 kProgressDb, kSegmentsDb, kDeletedDb, kConsumersDb, kConsumerStateDb};
   return names;
 }
 

@@ -4,6 +4,7 @@
 #include "engine/coding.h"
 #include "engine/segment_header.h"
 #include "index/keys.h"
+#include "index/value_codec.h"
 
 namespace shortbus::index {
 namespace {
@@ -31,6 +32,56 @@ bool SeekAtOrBefore(MDB_cursor* cur, uint32_t stream_no, StreamU64Key key, bool 
   return StreamU64Key::Parse(*k, &s, &x) && s == stream_no;
 }
 
+void EncodeSegment(const SegmentInfo& g, std::string* out) {
+  out->clear();
+  Put64(out, g.first_seq);
+  Put64(out, g.last_seq);
+  Put64(out, static_cast<uint64_t>(g.first_ts));
+  Put64(out, static_cast<uint64_t>(g.last_ts));
+  Put64(out, g.bytes);
+  Put8(out, g.sealed ? 1 : 0);
+  PutBytes(out, g.file);
+}
+
+bool DecodeSegment(uint64_t base, std::string_view bytes, SegmentInfo* g) {
+  ValueReader r(bytes);
+  g->base = base;
+  g->first_seq = r.U64();
+  g->last_seq = r.U64();
+  g->first_ts = r.I64();
+  g->last_ts = r.I64();
+  g->bytes = r.U64();
+  const uint8_t sealed = r.U8();
+  g->file = r.LengthPrefixed();
+  g->sealed = sealed == 1;
+  return r.ok() && r.done() && sealed <= 1;
+}
+
+absl::Status PutSegment(MDB_txn* txn, MDB_dbi db, uint32_t stream_no, const SegmentInfo& g, std::string* buf) {
+  EncodeSegment(g, buf);
+  StreamU64Key key(stream_no, g.base);
+  MDB_val k = key.val(), v = ValOf(*buf);
+  return LmdbStatus(mdb_put(txn, db, &k, &v, 0), "index segment");
+}
+
+// Calls fn(key, value) for each entry of `stream_no` in `db`, in key order,
+// until fn returns false. Returns the LMDB status of the walk.
+template <typename Fn>
+absl::Status ForEachOfStream(MDB_txn* txn, MDB_dbi db, uint32_t stream_no, Fn fn) {
+  MDB_cursor* cur;
+  if (int rc = mdb_cursor_open(txn, db, &cur); rc != 0) return LmdbStatus(rc, "open cursor");
+  const std::string prefix = StreamKey(stream_no);
+  MDB_val k = ValOf(prefix), v;
+  int rc;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    std::string_view key = ViewOf(k);
+    if (key.size() < 4 || GetBigEndian32(key.data()) != stream_no) break;
+    if (!fn(key, ViewOf(v))) break;
+  }
+  mdb_cursor_close(cur);
+  return rc == 0 || rc == MDB_NOTFOUND ? absl::OkStatus() : LmdbStatus(rc, "read index");
+}
+
 }  // namespace
 
 StreamIndex::StreamIndex(LmdbEnv* env, uint32_t stream_no, uint64_t sparse_bytes)
@@ -40,12 +91,14 @@ StreamIndex::StreamIndex(LmdbEnv* env, uint32_t stream_no, uint64_t sparse_bytes
       seq_db_(env->db(kSeqDb)),
       time_db_(env->db(kTimeDb)),
       subjects_db_(env->db(kSubjectsDb)),
-      progress_db_(env->db(kProgressDb)) {}
+      progress_db_(env->db(kProgressDb)),
+      segments_db_(env->db(kSegmentsDb)) {}
 
 absl::Status StreamIndex::Load() {
   // Read into temporaries; the state changes only if the whole read worked.
   IndexProgress progress;
   absl::flat_hash_map<std::string, HotSubject> subjects;
+  SegmentInfo last_segment;
   absl::Status s = env_->Read([&](MDB_txn* txn) -> absl::Status {
     std::string pk = StreamKey(stream_no_);
     MDB_val k = ValOf(pk), v;
@@ -57,21 +110,23 @@ absl::Status StreamIndex::Load() {
     } else if (rc != MDB_NOTFOUND) {
       return LmdbStatus(rc, "read index progress");
     }
-    MDB_cursor* cur;
-    if (int r = mdb_cursor_open(txn, subjects_db_, &cur); r != 0) return LmdbStatus(r, "open cursor");
-    k = ValOf(pk);
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-      std::string_view key = ViewOf(k);
-      if (key.size() < 4 || GetBigEndian32(key.data()) != stream_no_) break;
-      if (v.mv_size != 16) continue;
-      const char* p = static_cast<const char*>(v.mv_data);
-      subjects[std::string(key.substr(4))].state = {DecodeFixed64(p), DecodeFixed64(p + 8)};
-    }
-    mdb_cursor_close(cur);
-    return rc == 0 || rc == MDB_NOTFOUND ? absl::OkStatus() : LmdbStatus(rc, "read subjects");
+    absl::Status w = ForEachOfStream(txn, subjects_db_, stream_no_, [&](std::string_view key, std::string_view val) {
+      if (val.size() == 16) subjects[std::string(key.substr(4))].state = {DecodeFixed64(val.data()), DecodeFixed64(val.data() + 8)};
+      return true;
+    });
+    if (!w.ok()) return w;
+    bool malformed = false;
+    w = ForEachOfStream(txn, segments_db_, stream_no_, [&](std::string_view key, std::string_view val) {
+      malformed = key.size() != 12 || !DecodeSegment(GetBigEndian64(key.data() + 4), val, &last_segment);
+      return !malformed;
+    });
+    if (!w.ok()) return w;
+    return malformed ? absl::DataLossError("index: malformed segment record") : absl::OkStatus();
   });
   if (!s.ok()) return s;
   committed_ = pending_ = progress;
+  committed_segment_ = segment_ = std::move(last_segment);
+  touched_segments_.clear();
   subjects_ = std::move(subjects);
   dirty_.clear();
   entries_.clear();
@@ -85,6 +140,17 @@ void StreamIndex::Add(const engine::Record& rec) {
     entries_.push_back({rec.sequence, rec.segment_base, rec.offset, rec.timestamp_ns});
     pending_.bytes_since_entry = 0;
   }
+  if (segment_.base != rec.segment_base || segment_.first_seq == 0) {
+    if (segment_.first_seq != 0) {
+      segment_.sealed = true;
+      touched_segments_.push_back(segment_);
+    }
+    segment_ = SegmentInfo{rec.segment_base, rec.sequence, 0, rec.timestamp_ns, 0, 0, false,
+                           engine::SegmentFileName(rec.segment_base)};
+  }
+  segment_.last_seq = rec.sequence;
+  segment_.last_ts = rec.timestamp_ns;
+  segment_.bytes = rec.offset + rec.frame_bytes;
   pending_.bytes_since_entry += rec.frame_bytes;
   pending_.indexed_seq = rec.sequence;
   pending_.segment_base = rec.segment_base;
@@ -129,6 +195,12 @@ absl::Status StreamIndex::WriteBatch(MDB_txn* txn) {
     MDB_val v{16, buf};
     if (int rc = mdb_put(txn, subjects_db_, &k, &v, 0); rc != 0) return LmdbStatus(rc, "index subject");
   }
+  if (segment_.first_seq != 0 && has_pending()) {
+    for (const SegmentInfo& g : touched_segments_) {
+      if (absl::Status w = PutSegment(txn, segments_db_, stream_no_, g, &segment_buf_); !w.ok()) return w;
+    }
+    if (absl::Status w = PutSegment(txn, segments_db_, stream_no_, segment_, &segment_buf_); !w.ok()) return w;
+  }
   std::string pk = StreamKey(stream_no_);
   MDB_val k = ValOf(pk);
   EncodeFixed64(buf, pending_.indexed_seq);
@@ -141,6 +213,8 @@ absl::Status StreamIndex::WriteBatch(MDB_txn* txn) {
 
 void StreamIndex::Committed() {
   committed_ = pending_;
+  committed_segment_ = segment_;
+  touched_segments_.clear();
   entries_.clear();
   for (const std::string& subject : dirty_) subjects_.find(subject)->second.dirty = false;
   dirty_.clear();
@@ -151,6 +225,8 @@ void StreamIndex::Abandon() {
   // Cannot read back what is committed: forget the pending batch at least
   // (subject counts of the batch stay raised in memory until the next open).
   pending_ = committed_;
+  segment_ = committed_segment_;
+  touched_segments_.clear();
   entries_.clear();
   for (const std::string& subject : dirty_) subjects_.find(subject)->second.dirty = false;
   dirty_.clear();
@@ -230,11 +306,43 @@ absl::Status StreamIndex::PruneBelow(MDB_txn* txn, uint64_t first_seq) {
     mdb_cursor_close(cur);
     if (rc != 0 && rc != MDB_NOTFOUND) return LmdbStatus(rc, "prune index entries");
   }
+  // Segment records: in base order, and last sequences rise with bases.
+  std::vector<uint64_t> gone;
+  absl::Status s = ForEachOfStream(txn, segments_db_, stream_no_, [&](std::string_view key, std::string_view val) {
+    SegmentInfo g;
+    if (key.size() != 12 || !DecodeSegment(GetBigEndian64(key.data() + 4), val, &g) || g.last_seq >= first_seq) {
+      return false;
+    }
+    gone.push_back(g.base);
+    return true;
+  });
+  if (!s.ok()) return s;
+  for (uint64_t base : gone) {
+    StreamU64Key key(stream_no_, base);
+    MDB_val k = key.val();
+    if (int rc = mdb_del(txn, segments_db_, &k, nullptr); rc != 0) return LmdbStatus(rc, "prune segment records");
+  }
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<SegmentInfo>> StreamIndex::Segments() const {
+  std::vector<SegmentInfo> out;
+  bool malformed = false;
+  absl::Status s = env_->Read([&](MDB_txn* txn) {
+    return ForEachOfStream(txn, segments_db_, stream_no_, [&](std::string_view key, std::string_view val) {
+      SegmentInfo g;
+      malformed = key.size() != 12 || !DecodeSegment(GetBigEndian64(key.data() + 4), val, &g);
+      if (!malformed) out.push_back(std::move(g));
+      return !malformed;
+    });
+  });
+  if (!s.ok()) return s;
+  if (malformed) return absl::DataLossError("index: malformed segment record");
+  return out;
+}
+
 absl::Status StreamIndex::DropAll(MDB_txn* txn) {
-  for (MDB_dbi db : {seq_db_, time_db_, subjects_db_, progress_db_}) {
+  for (MDB_dbi db : {seq_db_, time_db_, subjects_db_, progress_db_, segments_db_}) {
     MDB_cursor* cur;
     if (int rc = mdb_cursor_open(txn, db, &cur); rc != 0) return LmdbStatus(rc, "open cursor");
     const std::string prefix = StreamKey(stream_no_);
@@ -257,6 +365,8 @@ absl::Status StreamIndex::DropAll(MDB_txn* txn) {
   dirty_.clear();
   entries_.clear();
   committed_ = pending_ = IndexProgress{};
+  committed_segment_ = segment_ = SegmentInfo{};
+  touched_segments_.clear();
   return absl::OkStatus();
 }
 

@@ -7,6 +7,9 @@
 //   "subjects" (stream u32, subject bytes)  -> last_seq u64, count u64
 //   "progress" (stream u32)                 -> indexed_seq u64, segment_base u64,
 //                                              next_offset u64, bytes_since_entry u64
+//   "segments" (stream u32, base u64)       -> first_seq u64, last_seq u64, first_ts i64,
+//                                              last_ts i64, bytes u64, sealed u8, file name
+//                                              (u32 length + bytes)
 // A sequence/time entry is made for the first frame of every segment and
 // then whenever `sparse_bytes` of frames have passed since the last entry,
 // so a seek is one B+tree lookup plus a scan of at most sparse_bytes. The
@@ -30,6 +33,7 @@ inline constexpr char kSeqDb[] = "seq";
 inline constexpr char kTimeDb[] = "time";
 inline constexpr char kSubjectsDb[] = "subjects";
 inline constexpr char kProgressDb[] = "progress";
+inline constexpr char kSegmentsDb[] = "segments";
 
 // Where to start reading to find a sequence or a time.
 struct IndexPosition {
@@ -41,6 +45,16 @@ struct IndexPosition {
 struct SubjectState {
   uint64_t last_seq = 0;
   uint64_t count = 0;
+};
+
+// One segment as indexed: the frames of it the index has seen.
+struct SegmentInfo {
+  uint64_t base = 0;  // the segment's base sequence (its file name)
+  uint64_t first_seq = 0, last_seq = 0;
+  int64_t first_ts = 0, last_ts = 0;
+  uint64_t bytes = 0;   // end of its last indexed frame (header included)
+  bool sealed = false;  // a later segment exists: this one takes no more frames
+  std::string file;     // file name in the stream directory
 };
 
 struct IndexProgress {
@@ -74,6 +88,8 @@ class StreamIndex {
   // Greatest indexed entry strictly older than `ts_ns`: reading on from it
   // finds the first record with timestamp >= ts_ns (NotFound: from the start).
   absl::StatusOr<IndexPosition> SeekTime(int64_t ts_ns) const;
+  // The segment table of this stream, in base order (committed state).
+  absl::StatusOr<std::vector<SegmentInfo>> Segments() const;
   // Last sequence and count of a subject (NotFound when never seen).
   absl::StatusOr<SubjectState> Subject(std::string_view subject) const;
 
@@ -85,8 +101,9 @@ class StreamIndex {
   }
 
   // In `txn`: deletes sequence and time entries below `first_seq` (messages
-  // that retention expired), so the index keeps no ranges of deleted
-  // segments. Cheap when there is nothing to delete (one lookup each).
+  // that retention expired), and the segment records whose last sequence
+  // is below it, so the index keeps no ranges of deleted segments. Cheap
+  // when there is nothing to delete (one lookup each).
   absl::Status PruneBelow(MDB_txn* txn, uint64_t first_seq);
 
   // Deletes every entry of this stream (for a rebuild) in `txn`, and
@@ -106,8 +123,13 @@ class StreamIndex {
   LmdbEnv* const env_;
   const uint32_t stream_no_;
   const uint64_t sparse_bytes_;
-  MDB_dbi seq_db_, time_db_, subjects_db_, progress_db_;
+  MDB_dbi seq_db_, time_db_, subjects_db_, progress_db_, segments_db_;
   IndexProgress committed_, pending_;
+  // The last segment indexed (committed, then pending), and the records the
+  // pending batch changed (the current one, and any it sealed).
+  SegmentInfo committed_segment_, segment_;
+  std::vector<SegmentInfo> touched_segments_;
+  std::string segment_buf_;  // reused encoding buffer
   std::vector<Entry> entries_;  // pending sparse entries
   absl::flat_hash_map<std::string, HotSubject> subjects_;
   std::vector<std::string> dirty_;  // subjects touched by the pending batch

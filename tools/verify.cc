@@ -202,6 +202,27 @@ void VerifyIndex(const std::string& data_dir, VerifyReport* report) {
     if (bad_subjects > 0) {
       problem(dir, absl::StrCat(bad_subjects, " of ", subjects, " subjects' last sequences are wrong (`shortbus reindex`)"));
     }
+    // Every segment record of a retained segment names a file whose first
+    // frame carries the record's first sequence.
+    absl::StatusOr<std::vector<index::SegmentInfo>> table = idx.Segments();
+    if (!table.ok()) {
+      problem(dir, absl::StrCat("segment table: ", table.status().message()));
+      continue;
+    }
+    uint64_t bad_segments = 0;
+    for (const index::SegmentInfo& g : *table) {
+      if (g.last_seq < first) continue;  // expired: pruned at the next indexing
+      if (g.last_seq > last || !fs::exists(fs::path(dir) / g.file, ec) ||
+          !(*reader)->SeekToPosition(g.base, engine::kSegmentDataOffset, g.first_seq).ok() ||
+          !(*reader)->Next(&rec).ok() || rec.segment_base != g.base ||
+          (rec.sequence != g.first_seq && g.first_seq >= first)) {
+        ++bad_segments;
+      }
+    }
+    if (bad_segments > 0) {
+      problem(dir, absl::StrCat(bad_segments, " of ", table->size(),
+                                " segment table records do not match the segment files (`shortbus reindex`)"));
+    }
   }
 }
 

@@ -1,3 +1,4 @@
+#include "index/databases.h"
 #include "index/store.h"
 
 #include <unistd.h>
@@ -138,7 +139,7 @@ TEST(Store, IndexBehindTheLogCatchesUpAtOpen) {
     ASSERT_TRUE(store->Close().ok());
   }
   {
-    auto env = *LmdbEnv::Open(f.data + "/index", {}, {kStreamsDb, kSeqDb, kTimeDb, kSubjectsDb, kProgressDb});
+    auto env = *LmdbEnv::Open(f.data + "/index", {}, IndexDatabases());
     StreamIndex idx(env.get(), stream_no);
     ASSERT_TRUE(idx.Load().ok());
     ASSERT_TRUE(env->Write([&](MDB_txn* txn) { return idx.DropAll(txn); }).ok());

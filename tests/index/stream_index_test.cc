@@ -8,6 +8,7 @@
 
 #include "engine/log.h"
 #include "engine/reader.h"
+#include "engine/segment_header.h"
 #include "index/keys.h"
 #include "tests/engine/test_util.h"
 
@@ -29,7 +30,7 @@ struct Truth {
 constexpr uint64_t kSparse = 4096;
 
 std::unique_ptr<LmdbEnv> OpenEnv(const std::string& dir) {
-  auto env = LmdbEnv::Open(dir, {}, {kSeqDb, kTimeDb, kSubjectsDb, kProgressDb});
+  auto env = LmdbEnv::Open(dir, {}, {kSeqDb, kTimeDb, kSubjectsDb, kProgressDb, kSegmentsDb});
   EXPECT_TRUE(env.ok()) << env.status();
   return std::move(*env);
 }
@@ -63,7 +64,7 @@ void IndexLog(LmdbEnv* env, StreamIndex* idx, const std::string& log_dir, std::m
 std::vector<std::pair<std::string, std::string>> Dump(LmdbEnv* env) {
   std::vector<std::pair<std::string, std::string>> out;
   EXPECT_TRUE(env->Read([&](MDB_txn* txn) {
-                  for (const char* name : {kSeqDb, kTimeDb, kSubjectsDb, kProgressDb}) {
+                  for (const char* name : {kSeqDb, kTimeDb, kSubjectsDb, kProgressDb, kSegmentsDb}) {
                     MDB_cursor* cur;
                     mdb_cursor_open(txn, env->db(name), &cur);
                     MDB_val k, v;
@@ -158,6 +159,38 @@ TEST_P(StreamIndexTest, SeeksMatchABruteForceScan) {
     EXPECT_EQ(got->count, st.count);
   }
   EXPECT_TRUE(absl::IsNotFound(idx.Subject("never.seen").status()));
+}
+
+TEST_P(StreamIndexTest, SegmentTableDescribesEverySegmentAndIsPruned) {
+  auto env = OpenEnv(tmp_.Sub("index"));
+  StreamIndex idx(env.get(), 4, kSparse);
+  ASSERT_TRUE(idx.Load().ok());
+  IndexLog(env.get(), &idx, log_dir_, &rng_, 0);
+  const std::vector<uint64_t> bases = engine::testing::SegmentBases(log_dir_);
+  ASSERT_GT(bases.size(), 2u);
+  auto table = idx.Segments();
+  ASSERT_TRUE(table.ok()) << table.status();
+  ASSERT_EQ(table->size(), bases.size());
+  uint64_t next = 1;
+  for (size_t i = 0; i < bases.size(); ++i) {
+    const SegmentInfo& g = (*table)[i];
+    SCOPED_TRACE(g.file);
+    EXPECT_EQ(g.base, bases[i]);
+    EXPECT_EQ(g.first_seq, next);
+    EXPECT_EQ(g.file, engine::SegmentFileName(bases[i]));
+    EXPECT_EQ(g.sealed, i + 1 < bases.size());
+    EXPECT_EQ(g.first_ts, truth_[g.first_seq - 1].ts);
+    EXPECT_EQ(g.last_ts, truth_[g.last_seq - 1].ts);
+    EXPECT_GT(g.bytes, engine::kSegmentDataOffset);
+    next = g.last_seq + 1;
+  }
+  EXPECT_EQ(next, truth_.size() + 1);
+  // Retention past the second segment's end: the first two records go.
+  const uint64_t first = (*table)[1].last_seq + 1;
+  ASSERT_TRUE(env->Write([&](MDB_txn* txn) { return idx.PruneBelow(txn, first); }).ok());
+  auto pruned = *idx.Segments();
+  ASSERT_EQ(pruned.size(), bases.size() - 2);
+  EXPECT_EQ(pruned.front().base, bases[2]);
 }
 
 TEST_P(StreamIndexTest, RebuiltIndexEqualsMaintainedIndex) {

@@ -221,6 +221,7 @@ TEST(ShortbusCli, VerifyChecksTheIndexAgainstTheLogs) {
   EXPECT_EQ(ahead.code, 1) << ahead.out;
   EXPECT_THAT(ahead.out, HasSubstr("beyond the log's last"));
   EXPECT_THAT(ahead.out, HasSubstr("subjects' last sequences are wrong"));
+  EXPECT_THAT(ahead.out, HasSubstr("segment table records do not match the segment files"));
 }
 
 TEST(JsonEscape, Utf8AndBase64) {
