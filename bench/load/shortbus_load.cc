@@ -232,7 +232,7 @@ void RunFlow(const Options& o, const Address& a, const std::string& name, long n
   for (long i = 0; i < nsubs; i++) {
     threads.emplace_back([&, i] {
       Conn& c = subs[static_cast<size_t>(i)];
-      long& count = counts[static_cast<size_t>(i)];
+      long count = 0;  // counts[i] at the end: no shared cache line per message
       long pending = 0;
       // The count goes to the shared total every 4096 messages and before
       // each blocking read, not for every message.
@@ -259,6 +259,7 @@ void RunFlow(const Options& o, const Address& a, const std::string& name, long n
           c.Write("PONG\r\n");
         }
       }
+      counts[static_cast<size_t>(i)] = count;
       if (!done) {
         Die(c.name() + ": subscriber " + (c.timed_out() ? "timed out" : "closed by the server") +
             " after " + std::to_string(count) + " messages (" +
