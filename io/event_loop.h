@@ -30,8 +30,9 @@
 // written once at the start of the next turn: one send() (epoll) or one send
 // SQE (io_uring) per connection per turn. With io_uring each connection has
 // two output buffers: one the kernel is sending from, one filling; they swap
-// when a send completes. Buffers are kept for the connection's life, so a
-// connection in steady state queues and sends without allocating.
+// when a send completes. Buffers are kept while the connection is busy, so
+// a connection in steady state queues and sends without allocating; one that
+// queued nothing for LoopOptions::idle_buffer_release gives them back.
 //
 // Backpressure. The loop never drops queued output and never blocks: a
 // consumer slower than its producers makes PendingOutput() grow. The protocol
