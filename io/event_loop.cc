@@ -227,6 +227,12 @@ absl::StatusOr<ConnId> EventLoop::Adopt(int fd, ConnectionHandler* handler,
     slot = static_cast<uint32_t>(conns_.size());
     conns_.push_back(std::make_unique<Connection>());
     conns_.back()->slot = slot;
+    // Each list holds a slot at most once: sized here, they never grow on
+    // the per-message path.
+    dirty_.reserve(conns_.size());
+    flushing_.reserve(conns_.size());
+    closed_.reserve(conns_.size());
+    free_slots_.reserve(conns_.size());
   }
   Connection& c = *conns_[slot];
   c.state = ConnState::kOpen;
