@@ -26,20 +26,18 @@ bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 
 char Upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c; }
 
-// Decimal digits only, no sign; false on anything else or overflow past
-// 2^62 (far above any max_payload).
-bool ParseSize(std::string_view s, size_t* out) {
-  if (s.empty() || s.size() > 18) return false;
-  size_t v = 0;
-  for (char c : s) {
+}  // namespace
+
+bool ParseDecimal(std::string_view digits, uint64_t* out) {
+  if (digits.empty() || digits.size() > 18) return false;
+  uint64_t v = 0;
+  for (char c : digits) {
     if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<size_t>(c - '0');
+    v = v * 10 + static_cast<uint64_t>(c - '0');
   }
   *out = v;
   return true;
 }
-
-}  // namespace
 
 Parser::Parser(ParserHandler* handler, ParserLimits limits,
                absl::Span<const VerbSpec> extra_verbs)
@@ -203,15 +201,15 @@ bool Parser::EndControlLine(const char* base) {
   };
   switch (verb_->shape) {
     case VerbShape::kPayload:
-      if (!ParseSize(arg(argc_ - 1), &payload_len_)) {
+      if (!ParseDecimal(arg(argc_ - 1), &payload_len_)) {
         Fail(ParseError::kBadArguments);
         return false;
       }
       --argc_;
       break;
     case VerbShape::kHeaderPayload:
-      if (!ParseSize(arg(argc_ - 2), &header_len_) ||
-          !ParseSize(arg(argc_ - 1), &payload_len_) ||
+      if (!ParseDecimal(arg(argc_ - 2), &header_len_) ||
+          !ParseDecimal(arg(argc_ - 1), &payload_len_) ||
           header_len_ > payload_len_) {
         Fail(ParseError::kBadArguments);
         return false;

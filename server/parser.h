@@ -102,6 +102,10 @@ class ParserHandler {
   virtual void OnParseError(ParseError error) = 0;
 };
 
+// Parses a size or count as the protocol writes it: decimal digits only,
+// no sign, at most 18 of them. False on anything else.
+bool ParseDecimal(std::string_view digits, uint64_t* out);
+
 struct ParserLimits {
   size_t max_control_line = 4096;
   size_t max_payload = 1 << 20;
