@@ -43,20 +43,8 @@ std::string FormatRecordText(uint64_t seq, int64_t ts_ns, std::string_view subje
 
 std::string FormatRecordJson(uint64_t seq, int64_t ts_ns, std::string_view subject, std::string_view headers,
                              std::string_view payload) {
-  std::string j = absl::StrCat("{\"seq\":", seq, ",\"time\":\"", Rfc3339(ts_ns), "\",\"subject\":");
-  AppendJsonString(&j, IsUtf8(subject) ? subject : "");
-  if (!headers.empty()) {
-    j += ",\"headers\":";
-    AppendJsonString(&j, IsUtf8(headers) ? headers : "");
-  }
-  absl::StrAppend(&j, ",\"size\":", payload.size());
-  if (IsUtf8(payload)) {
-    j += ",\"data\":";
-    AppendJsonString(&j, payload);
-  } else {
-    j += ",\"data_base64\":";
-    AppendBase64String(&j, payload);
-  }
+  std::string j = absl::StrCat("{\"seq\":", seq, ",\"time\":\"", Rfc3339(ts_ns), "\",");
+  AppendMessageJsonFields(&j, subject, headers, payload);
   j += "}";
   return j;
 }

@@ -63,4 +63,22 @@ void AppendBase64String(std::string* out, std::string_view s) {
   out->push_back('"');
 }
 
+void AppendMessageJsonFields(std::string* out, std::string_view subject, std::string_view headers,
+                             std::string_view payload) {
+  *out += "\"subject\":";
+  AppendJsonString(out, IsUtf8(subject) ? subject : "");
+  if (!headers.empty()) {
+    *out += ",\"headers\":";
+    AppendJsonString(out, IsUtf8(headers) ? headers : "");
+  }
+  *out += ",\"size\":" + std::to_string(payload.size());
+  if (IsUtf8(payload)) {
+    *out += ",\"data\":";
+    AppendJsonString(out, payload);
+  } else {
+    *out += ",\"data_base64\":";
+    AppendBase64String(out, payload);
+  }
+}
+
 }  // namespace shortbus::tools

@@ -1,5 +1,6 @@
-// shortbus: the command line. Offline verbs (verify, dump) open a data
-// directory directly; the verbs that talk to shortbusd come with it.
+// shortbus: the command line. Offline verbs (verify, dump, reindex) open a
+// data directory directly; pub, sub, req, reply and status talk to a server
+// (tools/client_verbs.h).
 //
 // Exit codes: 0 success, 1 error (or problems found), 2 nothing to read.
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "index/reindex.h"
+#include "tools/client_verbs.h"
 #include "tools/dump.h"
 #include "tools/verify.h"
 
@@ -24,10 +26,12 @@ constexpr char kUsage[] =
     "  dump DIR STREAM [--from SEQ] [--json]  print a stream's records; exit 2 when there are none\n"
     "  reindex DIR                         rebuild DIR's index from its logs (no server running)\n"
     "\n"
-    "The verbs that talk to shortbusd (pub, sub, req, reply, status, stream, consumer, read,\n"
-    "bench) arrive with the daemon.\n"
+    "%s"
     "\n"
+    "Exit codes: 0 success, 1 error (or problems found), 2 nothing to read.\n"
     "`shortbus VERB --help` describes a verb.\n";
+
+void PrintUsage(FILE* to) { std::fprintf(to, kUsage, shortbus::tools::kClientVerbsHelp); }
 
 constexpr char kVerifyUsage[] =
     "usage: shortbus verify DIR\n"
@@ -169,7 +173,7 @@ int RunReindex(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    PrintUsage(args.empty() ? stderr : stdout);
     return args.empty() ? 1 : 0;
   }
   const std::string verb = args[0];
@@ -177,6 +181,8 @@ int main(int argc, char** argv) {
   if (verb == "verify") return RunVerify(args);
   if (verb == "dump") return RunDump(args);
   if (verb == "reindex") return RunReindex(args);
-  std::fprintf(stderr, "shortbus: `%s` is not available in this build\n\n%s", verb.c_str(), kUsage);
+  if (shortbus::tools::IsClientVerb(verb)) return shortbus::tools::RunClientVerb(verb, args);
+  std::fprintf(stderr, "shortbus: `%s` is not available in this build\n\n", verb.c_str());
+  PrintUsage(stderr);
   return 1;
 }

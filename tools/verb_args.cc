@@ -1,0 +1,69 @@
+#include "tools/verb_args.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace shortbus::tools {
+
+std::string VerbArgs::Value(const std::string& flag, const std::string& fallback) const {
+  auto it = values.find(flag);
+  return it == values.end() || it->second.empty() ? fallback : it->second.back();
+}
+
+absl::StatusOr<absl::Duration> VerbArgs::Duration(const std::string& flag, absl::Duration fallback) const {
+  if (values.count(flag) == 0) return fallback;
+  const std::string v = Value(flag);
+  absl::Duration d;
+  if (!absl::ParseDuration(v, &d) || d < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, " ", v, ": not a duration (e.g. 500ms, 2s, 1m)"));
+  }
+  return d;
+}
+
+absl::StatusOr<uint64_t> VerbArgs::Count(const std::string& flag, uint64_t fallback) const {
+  if (values.count(flag) == 0) return fallback;
+  const std::string v = Value(flag);
+  uint64_t n = 0;
+  if (!absl::SimpleAtoi(v, &n)) return absl::InvalidArgumentError(absl::StrCat(flag, " ", v, ": not a number"));
+  return n;
+}
+
+absl::StatusOr<VerbArgs> ParseVerbArgs(const std::vector<std::string>& args,
+                                       const std::set<std::string_view>& value_flags,
+                                       const std::set<std::string_view>& switch_flags) {
+  VerbArgs out;
+  bool flags_done = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (flags_done || a == "-" || a.size() < 2 || a.substr(0, 2) != "--") {
+      if (!flags_done && a.size() > 1 && a[0] == '-' && a != "-") {
+        return absl::InvalidArgumentError(absl::StrCat("unknown flag ", a));
+      }
+      out.positional.push_back(a);
+      continue;
+    }
+    if (a == "--") {
+      flags_done = true;
+      continue;
+    }
+    const size_t eq = a.find('=');
+    const std::string name = a.substr(0, eq);
+    if (switch_flags.count(name) > 0) {
+      if (eq != std::string::npos) return absl::InvalidArgumentError(absl::StrCat(name, " takes no value"));
+      out.switches.insert(name);
+    } else if (value_flags.count(name) > 0) {
+      if (eq != std::string::npos) {
+        out.values[name].push_back(a.substr(eq + 1));
+      } else if (i + 1 < args.size()) {
+        out.values[name].push_back(args[++i]);
+      } else {
+        return absl::InvalidArgumentError(absl::StrCat(name, " needs a value"));
+      }
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag ", name));
+    }
+  }
+  return out;
+}
+
+}  // namespace shortbus::tools
