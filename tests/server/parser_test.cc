@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -237,6 +238,31 @@ TEST(Parser, ExtraVerbsComeFromATable) {
                           absl::StrCat(kFirstExtensionVerb, "|line="),
                           absl::StrCat(kFirstExtensionVerb, "|a|b"),
                           absl::StrCat(kFirstExtensionVerb + 1, "|s")}));
+}
+
+// Whatever the bytes, the events do not depend on how they are cut: random
+// frames with random garbage mixed in, fed whole and at random cuts.
+TEST(Parser, RandomStreamsAtRandomCuts) {
+  const std::vector<std::string> pieces = {
+      "PING\r\n", "PUB a.b 3\r\nabc\r\n", "HPUB x r 12 14\r\nNATS/1.0\r\n\r\nhi\r\n",
+      "SUB a.* q 1\r\n", "UNSUB 1 2\r\n", "CONNECT {\"a\": 1}\r\n", "pong\n",
+      "PUB a 2\r\nabc\r\n", "XX", "\r", "\n", " ", "PUB a 99999999\r\n", "HPUB a 5 2\r\n"};
+  std::mt19937 rng(42);
+  ParserLimits limits{.max_control_line = 64, .max_payload = 1024};
+  for (int round = 0; round < 2000; ++round) {
+    std::string in;
+    const int n = 1 + static_cast<int>(rng() % 12);
+    for (int k = 0; k < n; ++k) {
+      // Mostly valid frames; a garbage piece now and then.
+      const size_t pick = rng() % (round % 4 == 0 ? pieces.size() : 8);
+      in += pieces[pick];
+    }
+    std::vector<size_t> cuts;
+    for (size_t i = 1; i < in.size(); ++i) {
+      if (rng() % 4 == 0) cuts.push_back(i);
+    }
+    ASSERT_EQ(ParseCut(in, cuts, limits), ParseWhole(in, limits)) << in;
+  }
 }
 
 TEST(Parser, TornFramesReuseScratch) {
