@@ -8,24 +8,11 @@
 #include "engine/log.h"
 #include "engine/reader.h"
 #include "tests/engine/test_util.h"
+#include "tests/alloc_counter.h"
 
-namespace {
-thread_local bool counting = false;
-thread_local uint64_t allocations = 0;
-}  // namespace
 
-// The replacement pair is matched (malloc/free); GCC 12 cannot see that
-// through inlining into gtest and warns.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-void* operator new(std::size_t n) {
-  if (counting) ++allocations;
-  void* p = std::malloc(n == 0 ? 1 : n);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+using shortbus::testing::StartCountingAllocations;
+using shortbus::testing::StopCountingAllocations;
 
 namespace shortbus::engine {
 namespace {
@@ -36,11 +23,9 @@ class HotPath : public ::testing::TestWithParam<SyncMode> {};
 
 // The counter itself works (so the tests below can fail).
 TEST(HotPathCounter, CountsAnAllocation) {
-  counting = true;
-  allocations = 0;
+  StartCountingAllocations();
   std::string* s = new std::string(100, 'x');
-  const uint64_t seen = allocations;
-  counting = false;
+  const uint64_t seen = StopCountingAllocations();
   delete s;
   EXPECT_GE(seen, 1u);
 }
@@ -59,8 +44,7 @@ TEST_P(HotPath, AppendAndBatchAllocateNothing) {
   Message batch[16];
   for (auto& m : batch) m = {"batch.subject", "", payload, 0};
 
-  counting = true;
-  allocations = 0;
+  StartCountingAllocations();
   for (int i = 0; i < 100'000; ++i) {
     absl::StatusOr<uint64_t> s = log->Append({"telemetry.cpu", headers, payload, 0});
     if (!s.ok()) break;
@@ -68,8 +52,7 @@ TEST_P(HotPath, AppendAndBatchAllocateNothing) {
   for (int i = 0; i < 1000; ++i) {
     if (!log->AppendBatch(batch).ok()) break;
   }
-  const uint64_t seen = allocations;
-  counting = false;
+  const uint64_t seen = StopCountingAllocations();
   EXPECT_EQ(seen, 0u) << "allocations on the append path";
   EXPECT_EQ(log->last_seq(), 1u + 100'000 + 16'000);
 }
@@ -87,12 +70,10 @@ TEST(HotPathReader, NextAllocatesNothingForRawPayloads) {
   auto r = *Reader::Open(tmp.path());
   Record rec;
   ASSERT_TRUE(r->Next(&rec).ok());
-  counting = true;
-  allocations = 0;
+  StartCountingAllocations();
   int n = 1;
   while (n < 3000 && r->Next(&rec).ok()) ++n;
-  const uint64_t seen = allocations;
-  counting = false;
+  const uint64_t seen = StopCountingAllocations();
   EXPECT_EQ(n, 3000);
   // Crossing a segment boundary lists the directory (allocates); within a
   // segment nothing does. 3000 x 256 B spans one boundary of 1 MiB segments.

@@ -14,24 +14,11 @@
 #include "io/event_loop.h"
 #include "io/listen.h"
 #include "tests/io/io_test_util.h"
+#include "tests/alloc_counter.h"
 
-namespace {
-thread_local bool counting = false;
-thread_local uint64_t allocations = 0;
-}  // namespace
 
-// The replacement pair is matched (malloc/free); GCC 12 cannot see that
-// through inlining into gtest and warns.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-void* operator new(std::size_t n) {
-  if (counting) ++allocations;
-  void* p = std::malloc(n == 0 ? 1 : n);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+using shortbus::testing::StartCountingAllocations;
+using shortbus::testing::StopCountingAllocations;
 
 namespace shortbus::io {
 namespace {
@@ -47,11 +34,9 @@ class SplitEcho : public test::EchoHandler {
 };
 
 TEST(HotPathCounter, CountsAnAllocation) {
-  counting = true;
-  allocations = 0;
+  StartCountingAllocations();
   std::string* s = new std::string(100, 'x');
-  const uint64_t seen = allocations;
-  counting = false;
+  const uint64_t seen = StopCountingAllocations();
   delete s;
   EXPECT_GE(seen, 1u);
 }
@@ -104,16 +89,14 @@ TEST_P(HotPathTest, EchoInSteadyStateAllocatesNothingOnTheLoop) {
   ASSERT_TRUE(rounds(200));  // warm-up: buffers reach their working size
 
   thread.RunSync([] {
-    allocations = 0;
-    counting = true;
+    StartCountingAllocations();
   });
   const uint64_t ticks_before = ticks.load();
   const uint64_t bytes_before = echo.bytes.load();
   ASSERT_TRUE(rounds(1000));
   uint64_t seen = 0;
   thread.RunSync([&] {
-    counting = false;
-    seen = allocations;
+    seen = StopCountingAllocations();
   });
   EXPECT_EQ(seen, 0u) << "allocations on the loop thread while echoing "
                       << 1000 * kConns * kWindow << " messages";
