@@ -64,6 +64,8 @@ absl::StatusOr<uint64_t> StoredStream::Append(const engine::Message& msg, const 
   if (expect.last_seq.has_value() && *expect.last_seq != log_->last_seq()) {
     return absl::FailedPreconditionError(absl::StrCat("wrong last sequence: ", log_->last_seq()));
   }
+  if (expect.last_subject_seq.has_value()) TrackSubjects();
+  if (!subjects_tracked_) return log_->Append(msg);
   auto it = last_by_subject_.find(absl::string_view(msg.subject.data(), msg.subject.size()));
   if (expect.last_subject_seq.has_value()) {
     const uint64_t actual = it == last_by_subject_.end() ? 0 : it->second;
@@ -81,7 +83,41 @@ absl::StatusOr<uint64_t> StoredStream::Append(const engine::Message& msg, const 
   return seq;
 }
 
-uint64_t StoredStream::LastSequenceOf(std::string_view subject) const {
+void StoredStream::TrackSubjects() {
+  if (subjects_tracked_) return;
+  uint64_t indexed = 0;
+  {
+    std::lock_guard<std::mutex> l(index_mu_);
+    index_->ForEachSubject([&](const std::string& subject, const SubjectState& st) {
+      last_by_subject_[subject] = st.last_seq;
+    });
+    indexed = index_->progress().indexed_seq;
+  }
+  // What the log has beyond the index (appended, not yet durable or not yet
+  // indexed): at most a sync interval's worth.
+  const uint64_t last = log_->last_seq();
+  if (indexed < last) {
+    absl::StatusOr<std::unique_ptr<engine::Reader>> r = engine::Reader::Open(log_->dir());
+    absl::Status s = r.ok() ? Seek(r->get(), indexed + 1) : r.status();
+    engine::Record rec;
+    while (s.ok()) {
+      s = (*r)->Next(&rec);
+      if (absl::IsDataLoss(s)) {
+        s = absl::OkStatus();
+        continue;
+      }
+      if (!s.ok() || rec.sequence > last) break;
+      last_by_subject_[std::string(rec.subject)] = rec.sequence;
+    }
+    if (!s.ok() && !engine::IsEndOfData(s)) {
+      Report(absl::StrCat("last sequences per subject may miss the unindexed tail: ", s.message()));
+    }
+  }
+  subjects_tracked_ = true;
+}
+
+uint64_t StoredStream::LastSequenceOf(std::string_view subject) {
+  TrackSubjects();
   auto it = last_by_subject_.find(absl::string_view(subject.data(), subject.size()));
   return it == last_by_subject_.end() ? 0 : it->second;
 }
@@ -348,9 +384,6 @@ absl::StatusOr<StoredStream*> Store::OpenStream(const CatalogEntry& entry, bool 
   // Open made the whole log durable: index all of it that is missing.
   if (absl::Status s = stream->CatchUp(stream->log_->durable_seq()); !s.ok()) return s;
   stream->indexed_seq_.store(stream->index_->progress().indexed_seq, std::memory_order_release);
-  stream->index_->ForEachSubject([&](const std::string& subject, const SubjectState& st) {
-    stream->last_by_subject_[subject] = st.last_seq;
-  });
   stream->deleted_ = std::make_unique<DeletedSet>(env_.get(), entry.stream_no);
   if (absl::Status s = stream->deleted_->Load(); !s.ok()) return s;
   StoredStream* raw = stream.get();

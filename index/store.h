@@ -68,10 +68,11 @@ class StoredStream {
   absl::StatusOr<uint64_t> Append(const engine::Message& msg, const AppendExpect& expect = {});
   // Last sequence appended on `subject` (0: none), exact, including what is
   // not yet durable. Writer thread only.
-  uint64_t LastSequenceOf(std::string_view subject) const;
+  uint64_t LastSequenceOf(std::string_view subject);
 
   template <typename Fn>  // fn(subject, last sequence); writer thread only
-  void ForEachSubject(Fn fn) const {
+  void ForEachSubject(Fn fn) {
+    TrackSubjects();
     for (const auto& [subject, last] : last_by_subject_) fn(std::string_view(subject), last);
   }
 
@@ -120,6 +121,10 @@ class StoredStream {
   // Indexes what the log has made durable and the index has not seen.
   absl::Status CatchUp(uint64_t durable_seq);
   void ReportIndexed();  // REQUIRES: index_mu_ held
+  // Builds last_by_subject_ the first time it is needed: the index's
+  // per-subject state, then the log after what the index has seen. Until
+  // then Append does not maintain it (an append costs no subject lookup).
+  void TrackSubjects();
 
   CatalogEntry entry_;
   LmdbEnv* env_ = nullptr;
@@ -132,7 +137,8 @@ class StoredStream {
   bool sync_owed_ = false;  // under index_mu_: committed, environment sync failed
   std::mutex cb_mu_;
   std::function<void(uint64_t)> durable_cb_;
-  absl::flat_hash_map<std::string, uint64_t> last_by_subject_;  // writer thread
+  absl::flat_hash_map<std::string, uint64_t> last_by_subject_;  // writer thread, once tracked
+  bool subjects_tracked_ = false;                                // writer thread
   std::unique_ptr<DeletedSet> deleted_;                          // writer thread
   std::map<std::string, std::unique_ptr<Consumer>> consumers_;   // writer thread
 };

@@ -125,6 +125,31 @@ TEST(Store, ExpectedLastSequencesRejectWithoutAppending) {
   EXPECT_EQ(s->LastSequenceOf("EVENTS.cart.1"), 3u);
 }
 
+// Per-subject last sequences are built on first use from the index plus the
+// log's unindexed tail, then kept exact by every append.
+TEST(Store, LastPerSubjectIsExactWhenFirstAskedWithAnUnindexedTail) {
+  Fixture f;
+  {
+    auto store = f.Open();
+    StoredStream* s = *store->CreateStream(Config("T"));  // sync=never: nothing indexed until Close
+    for (uint64_t i = 1; i <= 300; ++i) ASSERT_TRUE(s->Append({"T.k" + std::to_string(i % 7), "", "x", 0}).ok());
+    ASSERT_TRUE(store->Close().ok());
+  }
+  auto store = f.Open();
+  StoredStream* s = store->Find("T");
+  for (uint64_t i = 301; i <= 400; ++i) ASSERT_TRUE(s->Append({"T.k" + std::to_string(i % 5), "", "x", 0}).ok());
+  EXPECT_LT(s->indexed_seq(), 301u);  // the tail is in the log only
+  EXPECT_EQ(s->LastSequenceOf("T.k6"), 300u);  // k6 only before the reopen (300 % 7 == 6)
+  EXPECT_EQ(s->LastSequenceOf("T.k0"), 400u);
+  EXPECT_EQ(s->LastSequenceOf("T.k4"), 399u);
+  EXPECT_EQ(s->LastSequenceOf("T.never"), 0u);
+  ASSERT_TRUE(s->Append({"T.k4", "", "x", 0}, {.last_seq = std::nullopt, .last_subject_seq = 399}).ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(
+      s->Append({"T.k4", "", "x", 0}, {.last_seq = std::nullopt, .last_subject_seq = 399}).status()));
+  ASSERT_TRUE(s->Append({"T.new", "", "x", 0}).ok());
+  EXPECT_EQ(s->LastSequenceOf("T.new"), 402u);
+}
+
 // A crash between the log's sync and the index commit leaves the index
 // behind: the next open indexes the rest.
 TEST(Store, IndexBehindTheLogCatchesUpAtOpen) {
