@@ -1,5 +1,5 @@
 # The commands a new user types. Each installs what is missing and builds.
-#   make run    build, then start shortbus on ./data (for now: the demo of the store)
+#   make run    build, then start shortbusd on ./data (Ctrl-C stops it)
 #   make test   build, then run every test suite; ends with "N passed, M failed"
 #   make bench  build, then run the benchmarks and print ratios
 #   make soak   long crash-recovery runs (not part of make test)
@@ -23,7 +23,7 @@ build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
 run: build
-	$(BUILD)/tools/shortbus-demo $(DATA) 5
+	$(BUILD)/server/shortbusd --data $(DATA)
 
 test: build
 	tests/run.sh $(BUILD)

@@ -1,30 +1,11 @@
-// The route/deliver path allocates nothing in the steady state: counted by
-// replacing operator new for this binary, counting only while a test says.
+// The route/deliver path allocates nothing in the steady state, counted
+// with tests/alloc_counter around each call into the core.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <new>
 #include <string>
 
+#include "tests/alloc_counter.h"
 #include "tests/server/core_test_util.h"
-
-namespace {
-bool counting = false;
-uint64_t allocations = 0;
-}  // namespace
-
-// The replacement pair is matched (malloc/free); GCC 12 cannot see that
-// through inlining and warns.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-void* operator new(std::size_t n) {
-  if (counting) ++allocations;
-  void* p = std::malloc(n == 0 ? 1 : n);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace shortbus::server {
 namespace {
@@ -35,16 +16,14 @@ uint64_t CountAllocations(CoreHarness& h, ClientId from, const std::string& fram
                           int rounds, std::initializer_list<ClientId> subscribers) {
   uint64_t total = 0;
   for (int i = 0; i < rounds; ++i) {
-    allocations = 0;
-    counting = true;
+    shortbus::testing::StartCountingAllocations();
     if (cut == 0) {
       h.core->OnData(from, frame.data(), frame.size());
     } else {
       h.core->OnData(from, frame.data(), cut);
       h.core->OnData(from, frame.data() + cut, frame.size() - cut);
     }
-    counting = false;
-    total += allocations;
+    total += shortbus::testing::StopCountingAllocations();
     for (ClientId id : subscribers) h.transport.Clear(id);
   }
   return total;

@@ -1,0 +1,133 @@
+#include "server/daemon.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "io/listen.h"
+
+namespace shortbus::server {
+namespace {
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+}  // namespace
+
+Daemon::Daemon(const DaemonFlags& flags, DataDirLock lock)
+    : flags_(flags), lock_(std::move(lock)), port_file_(flags.data_dir + "/shortbus.port") {}
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const DaemonFlags& flags) {
+  if (absl::Status s = EnsureDataDir(flags.data_dir); !s.ok()) return s;
+  absl::StatusOr<DataDirLock> lock = DataDirLock::Acquire(flags.data_dir);
+  if (!lock.ok()) return lock.status();
+  ServerOptions options;
+  if (!flags.config_file.empty()) {
+    absl::StatusOr<ServerOptions> loaded = LoadConfigFile(flags.config_file);
+    if (!loaded.ok()) return loaded.status();
+    options = *std::move(loaded);
+  }
+  std::unique_ptr<Daemon> d(new Daemon(flags, *std::move(lock)));
+  ::unlink(d->port_file_.c_str());  // a stale one from a daemon that died
+  io::LoopOptions loop_options;
+  loop_options.backend = flags.backend;
+  absl::StatusOr<std::unique_ptr<io::EventLoop>> loop = io::EventLoop::Create(loop_options);
+  if (!loop.ok()) return loop.status();
+  d->loop_ = *std::move(loop);
+  d->transport_ = std::make_unique<LoopTransport>(d->loop_.get(), options.write_deadline);
+  if (absl::Status s = d->Listen(options); !s.ok()) return s;
+  return d;
+}
+
+absl::Status Daemon::Listen(const ServerOptions& base) {
+  ServerOptions options = base;
+  bool have_tcp = false;
+  for (const ListenAddress& a : flags_.listen) {
+    if (a.kind == ListenAddress::Kind::kUnix) {
+      absl::StatusOr<int> fd = io::ListenUnix(a.path, 0600);
+      if (!fd.ok()) return fd.status();
+      unix_paths_.push_back(a.path);
+      absl::StatusOr<io::ListenerId> l = loop_->AddListener(*fd, transport_.get(), a.path);
+      if (!l.ok()) return l.status();
+      listening_.push_back("unix:" + a.path);
+      continue;
+    }
+    absl::StatusOr<io::TcpListener> tcp = io::ListenTcp(a.host, a.port);
+    if (!tcp.ok()) {
+      return absl::Status(tcp.status().code(),
+                          absl::StrCat(a.text, ": ", tcp.status().message()));
+    }
+    absl::StatusOr<io::ListenerId> l = loop_->AddListener(tcp->fd, transport_.get());
+    if (!l.ok()) return l.status();
+    const bool v6 = a.host.find(':') != std::string::npos;
+    listening_.push_back(absl::StrCat("tcp://", v6 ? "[" : "", a.host, v6 ? "]" : "", ":",
+                                      tcp->port));
+    if (!have_tcp) {
+      have_tcp = true;
+      tcp_port_ = tcp->port;
+      options.host = a.host;
+      options.port = tcp->port;
+    }
+    if (!IsLoopback(a.host) && !options.auth_required()) {
+      std::fprintf(stderr,
+                   "shortbusd: warning: %s accepts connections beyond this machine and no "
+                   "authorization is configured (--config)\n",
+                   listening_.back().c_str());
+    }
+  }
+  core_ = std::make_unique<ServerCore>(std::move(options), transport_.get());
+  transport_->set_core(core_.get());
+  return absl::OkStatus();
+}
+
+Daemon::~Daemon() {
+  loop_.reset();  // closes what is left while the core and transport live
+  RemoveFiles();
+}
+
+absl::Status Daemon::Run() {
+  loop_->Post([this] { OnRunning(); });
+  const absl::Duration tick = core_->TimerInterval();
+  loop_->AddTimer(tick, tick, [this] { core_->OnTimer(absl::Now()); });
+  absl::Status status = loop_->Run();
+  RemoveFiles();
+  return status;
+}
+
+void Daemon::OnRunning() {
+  if (tcp_port_ >= 0) {
+    absl::Status s = WriteFileAtomically(port_file_, absl::StrCat(tcp_port_, "\n"));
+    if (!s.ok()) std::fprintf(stderr, "shortbusd: %s\n", std::string(s.message()).c_str());
+  }
+  std::fprintf(stderr, "shortbusd: listening on %s (io %s, pid %d, data %s)\n",
+               absl::StrJoin(listening_, ", ").c_str(),
+               std::string(loop_->backend_name()).c_str(), static_cast<int>(::getpid()),
+               flags_.data_dir.c_str());
+}
+
+void Daemon::Shutdown() {
+  loop_->Post([this] { BeginShutdown(); });
+}
+
+void Daemon::BeginShutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  loop_->StopAccepting();
+  RemoveFiles();
+  const absl::Duration flush = std::min(kShutdownFlush, core_->options().write_deadline);
+  transport_->DrainAll(flush, [this] { loop_->Stop(); });
+  // In case a close never completes: stop anyway a little after the bound.
+  loop_->AddTimer(flush + absl::Seconds(1), absl::ZeroDuration(), [this] { loop_->Stop(); });
+}
+
+void Daemon::RemoveFiles() {
+  for (const std::string& path : unix_paths_) ::unlink(path.c_str());
+  unix_paths_.clear();
+  if (tcp_port_ >= 0) ::unlink(port_file_.c_str());
+}
+
+}  // namespace shortbus::server

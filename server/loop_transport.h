@@ -1,0 +1,75 @@
+// The glue between the event loop (io/) and the sans-IO protocol core: the
+// core's Transport implemented over io::EventLoop, and the loop's
+// ConnectionHandler forwarding accepts, bytes and closes to the core.
+//
+// Ids: a ClientId is the io::ConnId's value itself (slot and generation),
+// so neither direction needs a map: SendV/PendingOutput on the per-message
+// path are one EventLoop call each, with no allocation.
+//
+// Bounded flush: io's Close(id, flush_first=true) waits for the peer as long
+// as it takes, so a flushing close is done here instead: the connection
+// stops being read, and a drain timer (running only while some connection
+// drains) closes it as soon as its output is taken by the kernel, or drops
+// the rest once the write deadline passes.
+//
+// Threading: everything runs on the loop's thread.
+#ifndef SHORTBUS_SERVER_LOOP_TRANSPORT_H_
+#define SHORTBUS_SERVER_LOOP_TRANSPORT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "io/event_loop.h"
+#include "server/server_core.h"
+#include "server/transport.h"
+
+namespace shortbus::server {
+
+class LoopTransport final : public Transport, public io::ConnectionHandler {
+ public:
+  // `loop` outlives this; set_core() before the loop runs.
+  LoopTransport(io::EventLoop* loop, absl::Duration write_deadline);
+  void set_core(ServerCore* core) { core_ = core; }
+
+  // Transport (called by the core).
+  void SendV(ClientId id, const std::string_view* parts, size_t n) override;
+  size_t PendingOutput(ClientId id) const override;
+  void Close(ClientId id, bool flush_first) override;
+
+  // io::ConnectionHandler (called by the loop).
+  void OnAccept(io::EventLoop& loop, io::ConnId id, const io::PeerInfo& peer) override;
+  void OnData(io::EventLoop& loop, io::ConnId id, const char* data, size_t len) override;
+  void OnClose(io::EventLoop& loop, io::ConnId id, io::CloseReason reason, int error) override;
+
+  // Shutdown: flush and close every connection within `deadline`; then
+  // `done` runs (once) when none is left.
+  void DrainAll(absl::Duration deadline, std::function<void()> done);
+  size_t open_count() const { return open_.size(); }
+
+ private:
+  struct Draining {
+    uint64_t id;
+    absl::Time deadline;
+  };
+  void StartDrain(uint64_t id, absl::Time deadline);
+  void CheckDrains();
+
+  io::EventLoop* loop_;
+  ServerCore* core_ = nullptr;
+  const absl::Duration write_deadline_;
+  std::unordered_set<uint64_t> open_;  // accepted, OnClose not yet seen
+  std::vector<Draining> draining_;
+  std::vector<Draining> still_draining_;  // CheckDrains' scratch
+  io::TimerId drain_timer_{};
+  bool drain_timer_armed_ = false;
+  std::function<void()> all_closed_;  // set by DrainAll
+};
+
+}  // namespace shortbus::server
+
+#endif  // SHORTBUS_SERVER_LOOP_TRANSPORT_H_

@@ -1,0 +1,141 @@
+// What a person with `nc -CU data/shortbus.sock` types, and what they read
+// back: the same session against shortbusd (Unix socket) and nats-server
+// (TCP, the reference), compared with the expected transcript below. The
+// INFO line's JSON differs between the two servers and from run to run, so
+// it is compared as "INFO {...}".
+//
+// With SHORTBUS_TRANSCRIPT_OUT set, the shortbusd run writes the session as
+// a terminal shows it (docs/protocol.md, "A session with nc -U", is that
+// file).
+#include <unistd.h>
+
+#include <cstdio>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/server/daemon_harness.h"
+
+namespace shortbus::testing {
+namespace {
+
+struct Step {
+  std::string typed;   // one line, sent with CRLF (nc -C); empty: just connect
+  std::string answer;  // what comes back before the next line is typed
+};
+
+// nc -C turns each typed line's LF into CRLF. nats-server also takes a bare
+// LF after a control line, but not after a payload, so without -C the
+// first PUB ends the session (both servers agree; see docs/protocol.md).
+const std::vector<Step>& Session() {
+  static const std::vector<Step> steps = {
+      {"", "INFO {...} \r\n"},
+      {"SUB foo 1", "+OK\r\n"},
+      {"PUB foo 5", ""},
+      {"hello", "+OK\r\nMSG foo 1 5\r\nhello\r\n"},
+      {"PING", "PONG\r\n"},
+      {"sub greet.* 2", "+OK\r\n"},
+      {"pub greet.joe 2", ""},
+      {"hi", "+OK\r\nMSG greet.joe 2 2\r\nhi\r\n"},
+      {"UNSUB 1", "+OK\r\n"},
+      {"PUB foo 3", ""},
+      {"bye", "+OK\r\n"},
+      {"PUB foo 3", ""},
+      {"toolong", "-ERR 'Unknown Protocol Operation'\r\n"},
+  };
+  return steps;
+}
+
+std::string NormalizeInfo(const std::string& s) {
+  static const std::regex kInfo(R"(^INFO \{.*\} \r\n)");
+  return std::regex_replace(s, kInfo, "INFO {...} \r\n");
+}
+
+// Runs the session on a connected socket. Returns the raw output per step
+// (the INFO line as sent) and checks each against the expected transcript.
+std::vector<std::string> RunSession(int fd, const std::string& server) {
+  std::vector<std::string> got;
+  std::string all;
+  size_t consumed = 0;
+  for (const Step& step : Session()) {
+    if (!step.typed.empty()) {
+      EXPECT_TRUE(WriteAll(fd, step.typed + "\r\n"));
+    }
+    std::string answer;
+    if (step.answer.starts_with("INFO ")) {
+      EXPECT_TRUE(ReadUntilContains(fd, &all, "\r\n")) << server;
+      answer = all.substr(consumed, all.find("\r\n", consumed) + 2 - consumed);
+      EXPECT_EQ(NormalizeInfo(answer), step.answer) << server;
+    } else {
+      ReadUntil(fd, &all, [&](const std::string& a) {
+        return a.size() >= consumed + step.answer.size();
+      }, Millis(5000));
+      answer = all.substr(consumed, step.answer.size());
+      EXPECT_EQ(answer, step.answer) << server << ", after typing: " << step.typed;
+    }
+    consumed += answer.size();
+    got.push_back(answer);
+  }
+  // The last error closes the session; nothing else arrives.
+  EXPECT_TRUE(ReadUntilEof(fd, &all)) << server;
+  EXPECT_EQ(all.substr(consumed), "") << server;
+  return got;
+}
+
+std::string Render(const std::vector<std::string>& got) {
+  std::string out = "$ nc -CU data/shortbus.sock\n";
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (!Session()[i].typed.empty()) out += Session()[i].typed + "\n";
+    std::string a = got[i];
+    for (size_t at; (at = a.find("\r\n")) != std::string::npos;) a.replace(at, 2, "\n");
+    out += a;
+  }
+  return out;
+}
+
+TEST(NcTranscript, Shortbusd) {
+  TempDir dir;
+  const std::string data = dir / "data";
+  const std::string sock = dir / "shortbus.sock";
+  Child d(ShortbusdPath(), {"--data", data, "--listen", "unix:" + sock}, dir / "d.log");
+  ASSERT_EQ(WaitReady(d, data, /*wait_port=*/false), 0) << d.Log();
+  const int fd = ConnectUnix(sock);
+  ASSERT_GE(fd, 0);
+  const std::string text = Render(RunSession(fd, "shortbusd"));
+  ::close(fd);
+  std::fputs(text.c_str(), stdout);
+  if (const char* out = std::getenv("SHORTBUS_TRANSCRIPT_OUT"); out != nullptr && *out) {
+    std::FILE* f = std::fopen(out, "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+  }
+  EXPECT_EQ(d.Terminate(), 0);
+}
+
+TEST(NcTranscript, NatsServerAgrees) {
+  const char* bin = std::getenv("NATS_SERVER");
+  if (bin == nullptr || *bin == '\0') GTEST_SKIP() << "NATS_SERVER not set";
+  TempDir dir;
+  Child ns(bin, {"-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", dir.path()},
+           dir / "ns.log");
+  const std::string ports = dir / ("nats-server_" + std::to_string(ns.pid()) + ".ports");
+  int port = 0;
+  ASSERT_TRUE(WaitFor([&] {
+    std::smatch m;
+    const std::string s = ReadFileOr(ports, "");
+    static const std::regex kPort(R"re("nats://[^"]*:(\d+)")re");
+    if (!std::regex_search(s, m, kPort)) return false;
+    port = std::stoi(m[1]);
+    return true;
+  })) << ns.Log();
+  const int fd = ConnectTcp(port);
+  ASSERT_GE(fd, 0);
+  RunSession(fd, "nats-server");
+  ::close(fd);
+  EXPECT_TRUE(ns.Terminate().has_value());  // nats-server exits 1 on SIGTERM
+}
+
+}  // namespace
+}  // namespace shortbus::testing
