@@ -303,6 +303,14 @@ absl::Status StoredStream::CatchUp(uint64_t durable_seq) {
   return absl::OkStatus();
 }
 
+void StoredStream::IndexOnDurable() {
+  log_->SetDurableCallback([this](uint64_t durable) {
+    if (absl::Status s = CatchUp(durable); !s.ok()) {
+      Report(absl::StrCat("indexing failed (seeks fall back to scans): ", s.message()));
+    }
+  });
+}
+
 void StoredStream::ReportIndexed() {
   const uint64_t indexed = index_->progress().indexed_seq;
   indexed_seq_.store(indexed, std::memory_order_release);
@@ -388,12 +396,7 @@ absl::StatusOr<StoredStream*> Store::OpenStream(const CatalogEntry& entry, bool 
   if (absl::Status s = stream->deleted_->Load(); !s.ok()) return s;
   StoredStream* raw = stream.get();
   if (absl::Status s = LoadConsumers(raw); !s.ok()) return s;
-  raw->log_->SetDurableCallback([raw](uint64_t durable) {
-    if (absl::Status s = raw->CatchUp(durable); !s.ok() && raw->reporter_) {
-      raw->reporter_({raw->log_->dir(), 0, 0, absl::StrCat("indexing failed (seeks fall back to scans): ", s.message()),
-                      false});
-    }
-  });
+  raw->IndexOnDurable();
   std::lock_guard<std::mutex> l(mu_);
   streams_[entry.config.name] = std::move(stream);
   return raw;
@@ -471,6 +474,36 @@ absl::StatusOr<StoredStream*> Store::CreateStream(const StreamConfig& config) {
   absl::StatusOr<StoredStream*> stream = OpenStream(*entry, true);
   if (!stream.ok()) return stream;
   if (absl::Status w = WriteStreamConfigFile((*stream)->dir(), *entry); !w.ok()) return w;
+  return stream;
+}
+
+absl::StatusOr<StoredStream*> Store::UpdateStream(const StreamConfig& config) {
+  StoredStream* stream = Find(config.name);
+  if (stream == nullptr) return absl::NotFoundError(absl::StrCat("no stream ", config.name));
+  const StreamConfig& current = stream->entry().config;
+  if (current == config) return stream;
+  if (config.segment_size != current.segment_size || config.compression != current.compression) {
+    return absl::InvalidArgumentError(absl::StrCat("stream ", config.name,
+                                                   ": segment size and compression can not be updated"));
+  }
+  engine::LogOptions lo = LogOptionsFor(config, options_, false);
+  if (absl::Status s = engine::ValidateLogOptions(lo); !s.ok()) return s;
+  CatalogEntry entry = stream->entry();
+  entry.config = config;
+  absl::Status s = env_->Write([&](MDB_txn* txn) { return CatalogPut(env_.get(), txn, entry); });
+  if (s.ok()) s = env_->Sync();
+  if (s.ok()) s = WriteStreamConfigFile(stream->dir(), entry);
+  if (!s.ok()) return s;
+  // The log takes the new limits and sync mode by being reopened: its final
+  // sync indexes everything, then the new one recovers nothing (clean close).
+  s = stream->log_->Close();
+  if (s.ok()) s = stream->CatchUp(stream->log_->durable_seq());
+  if (!s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<engine::Log>> log = engine::Log::Open(stream->dir(), lo);
+  if (!log.ok()) return log.status();
+  stream->log_ = std::move(*log);
+  stream->entry_ = entry;
+  stream->IndexOnDurable();
   return stream;
 }
 

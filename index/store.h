@@ -121,6 +121,8 @@ class StoredStream {
   // Indexes what the log has made durable and the index has not seen.
   absl::Status CatchUp(uint64_t durable_seq);
   void ReportIndexed();  // REQUIRES: index_mu_ held
+  // Indexes after each sync of log_ (its durable callback).
+  void IndexOnDurable();
   // Builds last_by_subject_ the first time it is needed: the index's
   // per-subject state, then the log after what the index has seen. Until
   // then Append does not maintain it (an append costs no subject lookup).
@@ -158,6 +160,12 @@ class Store {
   // configuration; the existing stream if the configuration is the same.
   // InvalidArgument for a bad name or options.
   absl::StatusOr<StoredStream*> CreateStream(const StreamConfig& config);
+  // Changes a stream's configuration: subjects, retention limits and
+  // discard policy, sync mode and interval, duplicate window (segment size
+  // and compression stay: InvalidArgument). The log is closed and reopened
+  // with the new options, so it runs on the stream's writer thread with no
+  // append in progress. NotFound for no such stream.
+  absl::StatusOr<StoredStream*> UpdateStream(const StreamConfig& config);
   StoredStream* Find(const std::string& name);
   std::vector<std::string> Names() const;
   // Closes the stream, removes it from the catalogue and the index, and

@@ -1,4 +1,5 @@
 #include "index/databases.h"
+#include "index/reindex.h"
 #include "index/store.h"
 
 #include <unistd.h>
@@ -148,6 +149,41 @@ TEST(Store, LastPerSubjectIsExactWhenFirstAskedWithAnUnindexedTail) {
       s->Append({"T.k4", "", "x", 0}, {.last_seq = std::nullopt, .last_subject_seq = 399}).status()));
   ASSERT_TRUE(s->Append({"T.new", "", "x", 0}).ok());
   EXPECT_EQ(s->LastSequenceOf("T.new"), 402u);
+}
+
+TEST(Store, UpdateStreamAppliesNewLimitsAndKeepsConsumers) {
+  Fixture f;
+  auto store = f.Open();
+  StoredStream* s = *store->CreateStream(Config("U"));
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(s->Append({"U.a", "", "x", 0}).ok());
+  ConsumerConfig cc;
+  cc.name = "C";
+  Consumer* c = *s->CreateConsumer(cc, 0);
+  Delivery d;
+  ASSERT_TRUE(*c->Next(0, &d));
+  StreamConfig next = Config("U", engine::SyncMode::kAlways);
+  next.retention.max_msgs = 10;
+  next.subjects = {"U.>", "V.>"};
+  absl::StatusOr<StoredStream*> updated = store->UpdateStream(next);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(*updated, s);
+  EXPECT_EQ(s->entry().config, next);
+  EXPECT_EQ(s->log().first_seq(), 91u);
+  EXPECT_EQ(s->num_messages(), 10u);
+  EXPECT_EQ(*s->Append({"U.a", "", "x", 0}), 101u);
+  ASSERT_TRUE(s->log().WaitDurable(101, absl::Seconds(10)).ok());  // sync=always now
+  ASSERT_TRUE(*c->Next(0, &d));
+  EXPECT_EQ(d.record.sequence, 92u);  // the consumer goes on, past what expired (101 pushed 91 out)
+  StreamConfig bad = next;
+  bad.segment_size *= 2;
+  EXPECT_TRUE(absl::IsInvalidArgument(store->UpdateStream(bad).status()));
+  EXPECT_TRUE(absl::IsNotFound(store->UpdateStream(Config("nope")).status()));
+  ASSERT_TRUE(store->Close().ok());
+  store = f.Open();
+  EXPECT_EQ(store->Find("U")->entry().config, next);
+  auto config_file = ReadStreamConfigFile(store->Find("U")->dir(), "U");
+  ASSERT_TRUE(config_file.ok());
+  EXPECT_EQ(config_file->config, next);
 }
 
 // A crash between the log's sync and the index commit leaves the index
