@@ -30,8 +30,23 @@ const Session* ServerCore::FindSession(ClientId id) const {
   return it == sessions_.end() || it->second->closing_ ? nullptr : it->second.get();
 }
 
+namespace {
+
+// INFO's client_ip is the address without the port, as nats-server sends
+// it: "1.2.3.4:5678" -> "1.2.3.4", "[::1]:5678" -> "::1".
+std::string_view ClientIp(std::string_view peer) {
+  const size_t colon = peer.rfind(':');
+  if (colon != std::string_view::npos && peer.find(':') == colon) return peer.substr(0, colon);
+  if (peer.starts_with('[') && colon != std::string_view::npos && peer[colon - 1] == ']') {
+    return peer.substr(1, colon - 2);
+  }
+  return peer;
+}
+
+}  // namespace
+
 void ServerCore::OnAccept(ClientId id, ConnKind kind, std::string_view peer) {
-  const std::string_view ip = kind == ConnKind::kTcp ? peer : std::string_view();
+  const std::string_view ip = kind == ConnKind::kTcp ? ClientIp(peer) : std::string_view();
   transport_->Send(id, InfoLine(options_, server_id_, id, ip));
   if (sessions_.size() >= static_cast<size_t>(options_.max_connections) ||
       sessions_.count(id) != 0) {

@@ -25,6 +25,11 @@ struct Step {
   std::string answer;  // what comes back before the next line is typed
 };
 
+// A bad PUB subject is left out: nats-server answers it when the control
+// line ends and, if the payload comes in a later read (as when typed), a
+// second time after it; shortbus answers once, after the payload
+// (docs/protocol.md, "Differences from nats-server").
+//
 // nc -C turns each typed line's LF into CRLF. nats-server also takes a bare
 // LF after a control line, but not after a payload, so without -C the
 // first PUB ends the session (both servers agree; see docs/protocol.md).

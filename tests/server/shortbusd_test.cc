@@ -41,11 +41,18 @@ TEST_P(ShortbusdTest, WritesThePortFileAndServesTcpAndUnix) {
   ASSERT_GT(port_, 0) << d->Log();
   EXPECT_EQ(ReadFileOr(data() + "/shortbus.port", ""), std::to_string(port_) + "\n");
   EXPECT_NE(d->Log().find("pid " + std::to_string(d->pid())), std::string::npos) << d->Log();
-  for (int fd : {ConnectTcp(port_), ConnectUnix(sock())}) {
+  const int tcp_fd = ConnectTcp(port_);
+  for (int fd : {tcp_fd, ConnectUnix(sock())}) {
     ASSERT_GE(fd, 0);
     std::string got;
     EXPECT_TRUE(ReadUntilContains(fd, &got, "\r\n"));
     EXPECT_TRUE(got.starts_with("INFO {")) << got;
+    // Over TCP, client_ip is the address alone, as nats-server sends it.
+    const bool tcp = got.find("\"client_ip\"") != std::string::npos;
+    EXPECT_EQ(tcp, fd == tcp_fd) << got;
+    if (tcp) {
+      EXPECT_NE(got.find("\"client_ip\":\"127.0.0.1\"}"), std::string::npos) << got;
+    }
     ::close(fd);
   }
   EXPECT_EQ(d->Terminate(), 0);
