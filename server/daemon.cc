@@ -38,7 +38,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const DaemonFlags& flags)
   absl::StatusOr<std::unique_ptr<io::EventLoop>> loop = io::EventLoop::Create(loop_options);
   if (!loop.ok()) return loop.status();
   d->loop_ = *std::move(loop);
-  d->transport_ = std::make_unique<LoopTransport>(d->loop_.get(), options.write_deadline);
+  d->transport_ = std::make_unique<LoopTransport>(d->loop_.get(), options.write_deadline,
+                                                  options.max_pending);
   if (absl::Status s = d->Listen(options); !s.ok()) return s;
   return d;
 }

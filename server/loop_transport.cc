@@ -10,16 +10,34 @@ namespace {
 // How often a draining connection is looked at. Short, because an -ERR
 // line followed by a close (the common case) waits for one tick.
 constexpr absl::Duration kDrainTick = absl::Milliseconds(1);
+// The longest a publisher is not read because of a congested subscriber.
+constexpr absl::Duration kMaxStall = absl::Milliseconds(100);
+
+bool Contains(const std::vector<uint64_t>& v, uint64_t id) {
+  for (uint64_t x : v) {
+    if (x == id) return true;
+  }
+  return false;
+}
 
 io::ConnId Conn(ClientId id) { return io::ConnId{id}; }
 
 }  // namespace
 
-LoopTransport::LoopTransport(io::EventLoop* loop, absl::Duration write_deadline)
-    : loop_(loop), write_deadline_(write_deadline) {}
+LoopTransport::LoopTransport(io::EventLoop* loop, absl::Duration write_deadline,
+                             int64_t max_pending)
+    : loop_(loop),
+      write_deadline_(write_deadline),
+      high_water_(static_cast<size_t>(max_pending) / 4 * 3),
+      low_water_(static_cast<size_t>(max_pending) / 2) {
+  congested_.reserve(64);
+  hopeless_.reserve(64);
+  stalled_.reserve(64);
+}
 
 void LoopTransport::SendV(ClientId id, const std::string_view* parts, size_t n) {
   loop_->SendV(Conn(id), absl::Span<const std::string_view>(parts, n));
+  if (loop_->PendingOutput(Conn(id)) > high_water_ && id != reading_) NoteCongested(id);
 }
 
 size_t LoopTransport::PendingOutput(ClientId id) const {
@@ -41,7 +59,10 @@ void LoopTransport::OnAccept(io::EventLoop&, io::ConnId id, const io::PeerInfo& 
 }
 
 void LoopTransport::OnData(io::EventLoop&, io::ConnId id, const char* data, size_t len) {
+  reading_ = id.value;
   core_->OnData(id.value, data, len);
+  reading_ = 0;
+  if (!congested_.empty() && loop_->IsOpen(id)) Stall(id.value);
 }
 
 void LoopTransport::OnClose(io::EventLoop&, io::ConnId id, io::CloseReason, int) {
@@ -75,14 +96,59 @@ void LoopTransport::StartDrain(uint64_t id, absl::Time deadline) {
   }
   loop_->PauseReading(Conn(id));
   draining_.push_back({id, deadline});
-  if (!drain_timer_armed_) {
-    drain_timer_armed_ = true;
-    drain_timer_ = loop_->AddTimer(kDrainTick, kDrainTick, [this] { CheckDrains(); });
+  ArmTick();
+}
+
+void LoopTransport::NoteCongested(uint64_t id) {
+  if (Contains(congested_, id) || Contains(hopeless_, id)) return;
+  congested_.push_back(id);
+}
+
+void LoopTransport::Stall(uint64_t publisher) {
+  if (Contains(stalled_, publisher)) return;
+  if (stalled_.empty()) stall_until_ = absl::Now() + kMaxStall;
+  stalled_.push_back(publisher);
+  loop_->PauseReading(Conn(publisher));
+  ArmTick();
+}
+
+void LoopTransport::ArmTick() {
+  if (tick_armed_) return;
+  tick_armed_ = true;
+  tick_timer_ = loop_->AddTimer(kDrainTick, kDrainTick, [this] { Tick(); });
+}
+
+void LoopTransport::Tick() {
+  const absl::Time now = absl::Now();
+  CheckDrains(now);
+  CheckCongestion(now);
+  if (draining_.empty() && congested_.empty() && hopeless_.empty() && stalled_.empty()) {
+    loop_->CancelTimer(tick_timer_);
+    tick_armed_ = false;
   }
 }
 
-void LoopTransport::CheckDrains() {
-  const absl::Time now = absl::Now();
+void LoopTransport::CheckCongestion(absl::Time now) {
+  auto drained = [this](uint64_t id) {
+    return !loop_->IsOpen(Conn(id)) || loop_->PendingOutput(Conn(id)) <= low_water_;
+  };
+  std::erase_if(congested_, drained);
+  std::erase_if(hopeless_, drained);
+  if (stalled_.empty()) return;
+  if (!congested_.empty() && now < stall_until_) return;
+  // Whoever is still congested had a whole stall to drain: stop waiting
+  // for it (the core cuts it off once it passes max_pending).
+  hopeless_.insert(hopeless_.end(), congested_.begin(), congested_.end());
+  congested_.clear();
+  for (uint64_t id : stalled_) {
+    bool closing = false;
+    for (const Draining& d : draining_) closing = closing || d.id == id;
+    if (!closing) loop_->ResumeReading(Conn(id));
+  }
+  stalled_.clear();
+}
+
+void LoopTransport::CheckDrains(absl::Time now) {
   still_draining_.clear();
   for (const Draining& d : draining_) {
     const io::ConnId id = Conn(d.id);
@@ -94,10 +160,6 @@ void LoopTransport::CheckDrains() {
     }
   }
   draining_.swap(still_draining_);
-  if (draining_.empty()) {
-    loop_->CancelTimer(drain_timer_);
-    drain_timer_armed_ = false;
-  }
 }
 
 }  // namespace shortbus::server

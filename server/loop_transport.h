@@ -12,6 +12,14 @@
 // drains) closes it as soon as its output is taken by the kernel, or drops
 // the rest once the write deadline passes.
 //
+// Publisher backpressure: when a delivery leaves a subscriber with more
+// than 3/4 of max_pending queued, the connection whose input caused it
+// stops being read until every such subscriber is back under 1/2, or for
+// kMaxStall at most (as nats-server stalls fast publishers). A subscriber
+// that does not drain within kMaxStall stops counting (it will be cut off
+// as a slow consumer by the core), so it never holds a publisher for
+// longer than that once.
+//
 // Threading: everything runs on the loop's thread.
 #ifndef SHORTBUS_SERVER_LOOP_TRANSPORT_H_
 #define SHORTBUS_SERVER_LOOP_TRANSPORT_H_
@@ -33,7 +41,7 @@ namespace shortbus::server {
 class LoopTransport final : public Transport, public io::ConnectionHandler {
  public:
   // `loop` outlives this; set_core() before the loop runs.
-  LoopTransport(io::EventLoop* loop, absl::Duration write_deadline);
+  LoopTransport(io::EventLoop* loop, absl::Duration write_deadline, int64_t max_pending);
   void set_core(ServerCore* core) { core_ = core; }
 
   // Transport (called by the core).
@@ -57,16 +65,29 @@ class LoopTransport final : public Transport, public io::ConnectionHandler {
     absl::Time deadline;
   };
   void StartDrain(uint64_t id, absl::Time deadline);
-  void CheckDrains();
+  void NoteCongested(uint64_t id);
+  void Stall(uint64_t publisher);
+  // The 1 ms tick, armed while anything drains, is congested or stalled.
+  void ArmTick();
+  void Tick();
+  void CheckDrains(absl::Time now);
+  void CheckCongestion(absl::Time now);
 
   io::EventLoop* loop_;
   ServerCore* core_ = nullptr;
   const absl::Duration write_deadline_;
+  const size_t high_water_;  // 3/4 of max_pending
+  const size_t low_water_;   // 1/2 of max_pending
   std::unordered_set<uint64_t> open_;  // accepted, OnClose not yet seen
   std::vector<Draining> draining_;
   std::vector<Draining> still_draining_;  // CheckDrains' scratch
-  io::TimerId drain_timer_{};
-  bool drain_timer_armed_ = false;
+  uint64_t reading_ = 0;            // the connection in OnData, else 0
+  std::vector<uint64_t> congested_; // subscribers past high water
+  std::vector<uint64_t> hopeless_;  // congested past a whole stall
+  std::vector<uint64_t> stalled_;   // publishers not read meanwhile
+  absl::Time stall_until_;
+  io::TimerId tick_timer_{};
+  bool tick_armed_ = false;
   std::function<void()> all_closed_;  // set by DrainAll
 };
 
