@@ -12,6 +12,9 @@ namespace {
 constexpr absl::Duration kDrainTick = absl::Milliseconds(1);
 // The longest a publisher is not read because of a congested subscriber.
 constexpr absl::Duration kMaxStall = absl::Milliseconds(100);
+// Input is fed to the core this much at a time, so congestion is noticed
+// within a slice even when the loop hands over a large block at once.
+constexpr size_t kFeedSlice = 16 * 1024;
 
 bool Contains(const std::vector<uint64_t>& v, uint64_t id) {
   for (uint64_t x : v) {
@@ -59,14 +62,27 @@ void LoopTransport::OnAccept(io::EventLoop&, io::ConnId id, const io::PeerInfo& 
 }
 
 void LoopTransport::OnData(io::EventLoop&, io::ConnId id, const char* data, size_t len) {
-  reading_ = id.value;
-  core_->OnData(id.value, data, len);
+  Feed(id.value, data, len);
+}
+
+void LoopTransport::Feed(uint64_t id, const char* data, size_t len) {
+  reading_ = id;
+  size_t done = 0;
+  while (done < len) {
+    const size_t n = std::min(kFeedSlice, len - done);
+    core_->OnData(id, data + done, n);
+    done += n;
+    if (!congested_.empty()) break;
+  }
   reading_ = 0;
-  if (!congested_.empty() && loop_->IsOpen(id)) Stall(id.value);
+  if (congested_.empty() || !loop_->IsOpen(Conn(id))) return;
+  if (done < len) held_[id].append(data + done, len - done);
+  Stall(id);
 }
 
 void LoopTransport::OnClose(io::EventLoop&, io::ConnId id, io::CloseReason, int) {
   open_.erase(id.value);
+  held_.erase(id.value);
   core_->OnClosed(id.value);
   if (open_.empty() && all_closed_) {
     std::function<void()> done = std::move(all_closed_);
@@ -140,12 +156,20 @@ void LoopTransport::CheckCongestion(absl::Time now) {
   // for it (the core cuts it off once it passes max_pending).
   hopeless_.insert(hopeless_.end(), congested_.begin(), congested_.end());
   congested_.clear();
-  for (uint64_t id : stalled_) {
+  resuming_.clear();
+  resuming_.swap(stalled_);
+  for (uint64_t id : resuming_) {
     bool closing = false;
     for (const Draining& d : draining_) closing = closing || d.id == id;
-    if (!closing) loop_->ResumeReading(Conn(id));
+    if (closing) continue;
+    if (auto it = held_.find(id); it != held_.end()) {
+      std::string bytes = std::move(it->second);
+      held_.erase(it);
+      Feed(id, bytes.data(), bytes.size());  // may stall it again
+      if (Contains(stalled_, id)) continue;
+    }
+    loop_->ResumeReading(Conn(id));
   }
-  stalled_.clear();
 }
 
 void LoopTransport::CheckDrains(absl::Time now) {

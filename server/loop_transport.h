@@ -28,6 +28,8 @@
 #include <cstdint>
 #include <functional>
 #include <string_view>
+#include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -67,6 +69,10 @@ class LoopTransport final : public Transport, public io::ConnectionHandler {
   void StartDrain(uint64_t id, absl::Time deadline);
   void NoteCongested(uint64_t id);
   void Stall(uint64_t publisher);
+  // Feeds the core in slices, stopping at congestion; the rest is held
+  // (copied: only when congested) and fed before the connection is read
+  // again.
+  void Feed(uint64_t id, const char* data, size_t len);
   // The 1 ms tick, armed while anything drains, is congested or stalled.
   void ArmTick();
   void Tick();
@@ -85,6 +91,8 @@ class LoopTransport final : public Transport, public io::ConnectionHandler {
   std::vector<uint64_t> congested_; // subscribers past high water
   std::vector<uint64_t> hopeless_;  // congested past a whole stall
   std::vector<uint64_t> stalled_;   // publishers not read meanwhile
+  std::unordered_map<uint64_t, std::string> held_;  // their unfed input
+  std::vector<uint64_t> resuming_;  // CheckCongestion's scratch
   absl::Time stall_until_;
   io::TimerId tick_timer_{};
   bool tick_armed_ = false;
