@@ -111,6 +111,10 @@ std::string ServerProcess::StartOn(int port) {
     fs::remove(dir / "data" / "shortbus.port");
     args.insert(args.end(), {"--data", (dir / "data").string(), "--listen",
                              "tcp://127.0.0.1:" + std::to_string(port)});
+    // E2E_SERVER_IO picks the daemon's event loop backend (epoll, uring).
+    if (const char* io = std::getenv("E2E_SERVER_IO"); io != nullptr && *io != '\0') {
+      args.push_back(std::string("--io=") + io);
+    }
     if (!options_.token.empty() || !options_.user.empty()) {
       nlohmann::json auth;
       if (!options_.token.empty()) auth["token"] = options_.token;

@@ -91,6 +91,8 @@ export class ServerProcess {
       fs.mkdirSync(data, { recursive: true });
       fs.rmSync(path.join(data, "shortbus.port"), { force: true });
       const args = ["--data", data, "--listen", `tcp://127.0.0.1:${port}`];
+      // E2E_SERVER_IO picks the daemon's event loop backend (epoll, uring).
+      if (process.env.E2E_SERVER_IO) args.push(`--io=${process.env.E2E_SERVER_IO}`);
       if (o.token || o.user) {
         const authorization = {};
         if (o.token) authorization.token = o.token;
