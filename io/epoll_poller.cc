@@ -195,6 +195,7 @@ class EpollPoller final : public Poller {
       loop_->OnSocketEnded(c, n < 0 ? errno : EPIPE);
       return;
     }
+    c.ReleaseDrainedIfQuiet();
     if (c.want_write) {
       c.want_write = false;
       Update(c);

@@ -72,6 +72,7 @@ void EventLoop::ReleaseIdleBuffers() {
       c->out[0].ReleaseIfEmpty();
       c->out[1].ReleaseIfEmpty();
       c->held_input.ReleaseIfEmpty();
+      c->flushes = 0;  // quiet again
     }
     c->queued_since_sweep = false;
   }
@@ -240,6 +241,7 @@ absl::StatusOr<ConnId> EventLoop::Adopt(int fd, ConnectionHandler* handler,
   c.fd = fd;
   c.handler = handler;
   c.paused = false;
+  c.flushes = 0;
   c.close_reason = CloseReason::kClosedByUs;
   c.close_error = 0;
   if (absl::Status st = poller_->StartConnection(c); !st.ok()) {
@@ -373,9 +375,13 @@ void EventLoop::BeginClose(Connection& c, CloseReason reason, int error) {
 void EventLoop::OnReleased(Connection& c) {
   c.state = ConnState::kReleased;
   c.fd = -1;
+  // The slot's next connection starts quiet: keep no buffer for it.
   c.out[0].Clear();
   c.out[1].Clear();
   c.held_input.Clear();
+  c.out[0].ReleaseIfEmpty();
+  c.out[1].ReleaseIfEmpty();
+  c.held_input.ReleaseIfEmpty();
   closed_.push_back(c.slot);
 }
 
@@ -391,7 +397,10 @@ void EventLoop::FlushDirty() {
       c.held_input.Clear();
     }
     if (c.state != ConnState::kOpen && c.state != ConnState::kDraining) continue;
-    if (c.pending_output() > 0) poller_->Flush(c);
+    if (c.pending_output() > 0) {
+      c.CountFlush();
+      poller_->Flush(c);
+    }
     if (c.state == ConnState::kDraining && c.pending_output() == 0) {
       BeginClose(c, CloseReason::kClosedByUs, 0);
     }

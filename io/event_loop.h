@@ -30,9 +30,12 @@
 // written once at the start of the next turn: one send() (epoll) or one send
 // SQE (io_uring) per connection per turn. With io_uring each connection has
 // two output buffers: one the kernel is sending from, one filling; they swap
-// when a send completes. Buffers are kept while the connection is busy, so
-// a connection in steady state queues and sends without allocating; one that
-// queued nothing for LoopOptions::idle_buffer_release gives them back.
+// when a send completes. A quiet connection (output in fewer than 16 flush
+// passes since it was last idle) gives an output buffer back as soon as it
+// drains, so one that only got INFO and a PONG holds none. A busy one keeps
+// its buffers, so a connection in steady state queues and sends without
+// allocating, until it queues nothing for LoopOptions::idle_buffer_release
+// (then it gives them back and is quiet again).
 //
 // Backpressure. The loop never drops queued output and never blocks: a
 // consumer slower than its producers makes PendingOutput() grow. The protocol
@@ -137,8 +140,10 @@ struct LoopOptions {
   // connection's buffer on the io_uring single-shot path.
   uint32_t recv_buffer_size = 64 * 1024;
   // A connection that queued no output for a whole period of this length
-  // gives its (empty) output buffers back, so idle connections hold no
-  // buffer memory while busy ones keep theirs (and allocate nothing).
+  // gives its (empty) output buffers back and counts as quiet again (quiet
+  // connections release each buffer as soon as it drains), so idle
+  // connections hold no buffer memory while busy ones keep theirs (and
+  // allocate nothing).
   absl::Duration idle_buffer_release = absl::Seconds(5);
 };
 

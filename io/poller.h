@@ -48,6 +48,26 @@ struct Connection {
   OutputBuffer& flight() { return out[fill_index ^ 1]; }
   size_t pending_output() const { return out[0].size() + out[1].size(); }
 
+  // Flush passes that found output since the connection was last quiet
+  // (an idle sweep with nothing queued), saturating at kBusyFlushes. Below
+  // it the connection is *quiet*: its output buffers are given back as soon
+  // as they drain, so a connection that only sent INFO and a PONG holds no
+  // buffer memory; at it the connection is *busy* and keeps them, so its
+  // steady state allocates nothing.
+  static constexpr uint8_t kBusyFlushes = 16;
+  uint8_t flushes = 0;
+  bool busy() const { return flushes >= kBusyFlushes; }
+  void CountFlush() {
+    if (flushes < kBusyFlushes) ++flushes;
+  }
+  // A quiet connection's drained buffers go back. REQUIRES: the kernel is
+  // not reading either of them (no send in flight).
+  void ReleaseDrainedIfQuiet() {
+    if (busy()) return;
+    out[0].ReleaseIfEmpty();
+    out[1].ReleaseIfEmpty();
+  }
+
   // Bytes received (io_uring) while reading was paused, delivered on resume.
   OutputBuffer held_input;
 

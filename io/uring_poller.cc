@@ -348,6 +348,7 @@ class UringPoller final : public Poller {
     c.send_in_flight = false;
     if (res > 0) {
       c.flight().Consume(static_cast<size_t>(res));
+      c.ReleaseDrainedIfQuiet();
     } else if (res < 0 && res != -EAGAIN && res != -EINTR) {
       loop_->OnSocketEnded(c, -res);
     }

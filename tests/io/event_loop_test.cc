@@ -15,6 +15,7 @@
 #include <string>
 
 #include "io/listen.h"
+#include "io/poller.h"  // Connection::kBusyFlushes
 #include "tests/io/io_test_util.h"
 
 namespace shortbus::io {
@@ -573,6 +574,40 @@ TEST_P(EventLoopTest, IdleConnectionGivesBackItsBuffers) {
       return memory == 0;
     }));
   }
+  close(fd);
+}
+
+TEST_P(EventLoopTest, QuietConnectionHoldsNoBufferOnceDrainedBusyOneKeepsIt) {
+  BackendCase c = GetParam();
+  c.options.idle_buffer_release = absl::Hours(1);  // no sweep during the test
+  std::string why;
+  loop_ = test::MakeLoop(c, &why);
+  ASSERT_NE(loop_, nullptr) << why;
+  EchoHandler echo;
+  const uint16_t port = ListenEcho(&echo);
+  LoopThread thread(loop_);
+  const int fd = ConnectAccepted(port, echo, 1);
+  ASSERT_GE(fd, 0);
+  const ConnId id = IdOf(echo, 0);
+  auto memory = [&] {
+    size_t m = 0;
+    thread.RunSync([&] { m = loop_->BufferMemory(id); });
+    return m;
+  };
+  auto echo_once = [&] {
+    char got[3];
+    return test::WriteAll(fd, "abc", 3) && test::ReadExactly(fd, got, 3);
+  };
+  // A few replies (a handshake's INFO, PONG, +OK): each buffer goes back
+  // as soon as the kernel has taken its bytes, without waiting for a sweep.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(echo_once());
+    ASSERT_TRUE(WaitFor([&] { return memory() == 0; })) << "after reply " << i;
+  }
+  // A connection with output in many flushes is busy: it keeps its buffer
+  // across drains (so its steady state allocates nothing).
+  for (int i = 0; i < 2 * Connection::kBusyFlushes; ++i) ASSERT_TRUE(echo_once());
+  EXPECT_GT(memory(), 0u);
   close(fd);
 }
 
