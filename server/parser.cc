@@ -231,17 +231,19 @@ bool Parser::EndControlLine(const char* base) {
 bool Parser::Dispatch(const char* base) {
   size_t end = line_end_;
   if (end > args_start_ && base[end - 1] == '\r') --end;
-  frame_.verb = verb_->id;
-  frame_.line = std::string_view(base + args_start_, end - args_start_);
-  frame_.argc = argc_;
+  // On the stack, not in the parser: an idle session does not carry it.
+  Frame frame;
+  frame.verb = verb_->id;
+  frame.line = std::string_view(base + args_start_, end - args_start_);
+  frame.argc = argc_;
   for (size_t a = 0; a < argc_; ++a) {
-    frame_.args[a] = std::string_view(base + arg_off_[a], arg_len_[a]);
+    frame.args[a] = std::string_view(base + arg_off_[a], arg_len_[a]);
   }
   const char* payload = base + line_end_ + 1;
-  frame_.headers = std::string_view(payload, header_len_);
-  frame_.payload = std::string_view(payload + header_len_, payload_len_ - header_len_);
+  frame.headers = std::string_view(payload, header_len_);
+  frame.payload = std::string_view(payload + header_len_, payload_len_ - header_len_);
   state_ = State::kOpStart;
-  const bool go_on = handler_->OnFrame(frame_);
+  const bool go_on = handler_->OnFrame(frame);
   if (in_scratch_) {
     scratch_.clear();  // keeps its capacity for the next torn frame
     in_scratch_ = false;

@@ -169,7 +169,6 @@ class Parser {
   size_t argc_ = 0;
   std::array<char, kMaxVerbLength> verb_buf_{};  // upper-cased
   size_t verb_len_ = 0;
-  Frame frame_;
   // Bytes of a frame torn across Feed calls; empty otherwise.
   std::string scratch_;
   bool in_scratch_ = false;
