@@ -14,11 +14,12 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <sstream>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "tests/server/daemon_harness.h"
 
 namespace shortbus::e2e {
 namespace {
@@ -169,11 +170,7 @@ int ServerProcess::ReadPortFile() const {
   const fs::path ports =
       fs::path(dir_) / (fs::path(target_.binary).filename().string() + "_" +
                         std::to_string(pid_) + ".ports");
-  std::smatch m;
-  std::string s = ReadFile(ports);
-  static const std::regex kPort(R"re("nats://[^"]*:(\d+)")re");
-  if (!std::regex_search(s, m, kPort)) return 0;
-  return std::stoi(m[1]);
+  return shortbus::testing::NatsServerPort(ReadFile(ports));
 }
 
 std::string ServerProcess::WaitReady() {

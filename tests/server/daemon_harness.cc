@@ -117,6 +117,21 @@ std::string ReadFileOr(const std::string& path, std::string fallback) {
   return s.str();
 }
 
+int NatsServerPort(std::string_view s) {
+  const size_t start = s.find("\"nats://");
+  if (start == std::string_view::npos) return 0;
+  const size_t end = s.find('"', start + 1);
+  if (end == std::string_view::npos) return 0;
+  const size_t colon = s.rfind(':', end);
+  if (colon == std::string_view::npos || colon <= start + 7 || colon + 1 == end) return 0;
+  int port = 0;
+  for (size_t i = colon + 1; i < end; ++i) {
+    if (s[i] < '0' || s[i] > '9' || port > 65535) return 0;
+    port = port * 10 + (s[i] - '0');
+  }
+  return port <= 65535 ? port : 0;
+}
+
 int WaitReady(Child& child, const std::string& data_dir, bool wait_port) {
   int port = 0;
   const bool up = WaitFor([&] {

@@ -67,6 +67,12 @@ int WaitReady(Child& child, const std::string& data_dir, bool wait_port);
 
 std::string ReadFileOr(const std::string& path, std::string fallback);
 
+// The port of the first "nats://HOST:PORT" in the text of a nats-server
+// ports file ({"nats":["nats://127.0.0.1:34567"]}, possibly half written),
+// or 0. Plain string work, not <regex>: g++ 12 under ASan warns
+// (-Wmaybe-uninitialized, an error here) inside libstdc++'s regex.
+int NatsServerPort(std::string_view ports_text);
+
 // Connected blocking sockets with a receive timeout; -1 on failure.
 int ConnectUnix(const std::string& path);
 int ConnectTcp(int port);
