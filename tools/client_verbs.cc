@@ -74,9 +74,12 @@ int Fail(const std::string& verb, const absl::Status& s) {
   return 1;
 }
 
-absl::StatusOr<std::unique_ptr<NatsClient>> Dial(const VerbArgs& a) {
+// Connects to the server the flags and environment name; *resolved (when
+// given) receives its address.
+absl::StatusOr<std::unique_ptr<NatsClient>> Dial(const VerbArgs& a, ServerAddress* resolved = nullptr) {
   absl::StatusOr<ServerAddress> address = ResolveServerAddress(a.Value("--server"), std::getenv("SHORTBUS_URL"));
   if (!address.ok()) return address.status();
+  if (resolved != nullptr) *resolved = *address;
   absl::StatusOr<std::unique_ptr<NatsClient>> c = NatsClient::Connect(*address);
   if (!c.ok()) {
     return absl::Status(c.status().code(), absl::StrCat(address->ToString(), ": ", c.status().message()));
@@ -220,15 +223,14 @@ int RunReply(const std::vector<std::string>& args) {
 int RunStatus(const std::vector<std::string>& args) {
   std::optional<VerbArgs> a = ParseOrUsage("status", args, {"--server"}, {"--json"}, 0, 0, kStatusUsage);
   if (!a) return 1;
-  absl::StatusOr<ServerAddress> address = ResolveServerAddress(a->Value("--server"), std::getenv("SHORTBUS_URL"));
-  if (!address.ok()) return Fail("status", address.status());
-  auto client = Dial(*a);
+  ServerAddress address;
+  auto client = Dial(*a, &address);
   if (!client.ok()) return Fail("status", client.status());
   absl::StatusOr<absl::Duration> rtt = (*client)->RoundTrip(absl::Seconds(5));
   if (!rtt.ok()) return Fail("status", rtt.status());
   nlohmann::json info = (*client)->info();
   if (a->Has("--json")) {
-    info["url"] = address->ToString();
+    info["url"] = address.ToString();
     info["rtt_us"] = absl::ToDoubleMicroseconds(*rtt);
     std::printf("%s\n", info.dump().c_str());
     return 0;
@@ -236,7 +238,7 @@ int RunStatus(const std::vector<std::string>& args) {
   auto field = [&](const char* k) { return info.contains(k) ? (info[k].is_string() ? info[k].get<std::string>() : info[k].dump()) : std::string("-"); };
   std::printf("server       %s (id %s)\n", field("server_name").c_str(), field("server_id").c_str());
   std::printf("version      %s, protocol %s\n", field("version").c_str(), field("proto").c_str());
-  std::printf("address      %s\n", address->ToString().c_str());
+  std::printf("address      %s\n", address.ToString().c_str());
   std::printf("max payload  %s bytes, headers %s, auth required %s\n", field("max_payload").c_str(),
               field("headers").c_str(), info.value("auth_required", false) ? "yes" : "no");
   std::printf("client id    %s\n", field("client_id").c_str());

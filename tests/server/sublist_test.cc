@@ -18,24 +18,11 @@
 #include "absl/status/status.h"
 #include "server/subject.h"
 #include "server/subscription.h"
+#include "tests/alloc_counter.h"
 
-namespace {
-thread_local bool counting = false;
-thread_local uint64_t allocations = 0;
-}  // namespace
 
-// The replacement pair is matched (malloc/free); GCC 12 cannot see that
-// through inlining into gtest and warns.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-void* operator new(std::size_t n) {
-  if (counting) ++allocations;
-  void* p = std::malloc(n == 0 ? 1 : n);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+using shortbus::testing::StartCountingAllocations;
+using shortbus::testing::StopCountingAllocations;
 
 namespace shortbus::server {
 namespace {
@@ -489,11 +476,9 @@ TEST(SublistProperty, MatchEqualsBruteForce) {
 }
 
 TEST(SublistAllocation, CounterWorks) {
-  counting = true;
-  allocations = 0;
+  StartCountingAllocations();
   auto* s = new std::string(100, 'x');
-  const uint64_t seen = allocations;
-  counting = false;
+  const uint64_t seen = StopCountingAllocations();
   delete s;
   EXPECT_GE(seen, 1u);
 }
@@ -511,8 +496,7 @@ TEST(SublistAllocation, CacheHitAllocatesNothing) {
                                   "a.long.subject.beyond.the.small.string", long_subject};
   for (const std::string& s : subjects) list.Match(s);  // warm
 
-  counting = true;
-  allocations = 0;
+  StartCountingAllocations();
   size_t seen = 0;
   for (int round = 0; round < 1000; ++round) {
     for (const std::string& s : subjects) {
@@ -520,8 +504,7 @@ TEST(SublistAllocation, CacheHitAllocatesNothing) {
       seen += r.plain.size() + r.queues.size();
     }
   }
-  const uint64_t allocated = allocations;
-  counting = false;
+  const uint64_t allocated = StopCountingAllocations();
   EXPECT_EQ(allocated, 0u);
   EXPECT_GT(seen, 0u);
   // A hit hands back the cached result itself.
