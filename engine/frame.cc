@@ -102,4 +102,6 @@ bool PeekFrame(const char* p, uint64_t avail, uint32_t* frame_len, uint64_t* seq
   return true;
 }
 
+int64_t PeekTimestamp(const char* p) { return static_cast<int64_t>(DecodeFixed64(p + 24)); }
+
 }  // namespace shortbus::engine

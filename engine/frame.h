@@ -87,6 +87,8 @@ FrameStatus DecodeFrame(const char* p, uint64_t avail, FrameView* out);
 // cheap step of a scan that skips frames. Returns false where the 4-byte
 // length field is 0 or the frame would not fit in `avail`.
 bool PeekFrame(const char* p, uint64_t avail, uint32_t* frame_len, uint64_t* sequence);
+// The timestamp field of a frame PeekFrame accepted, likewise unverified.
+int64_t PeekTimestamp(const char* p);
 
 }  // namespace shortbus::engine
 

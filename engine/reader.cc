@@ -258,9 +258,10 @@ absl::Status Reader::Next(Record* out) {
       const char* p = cur_.data() + off_;
       uint32_t len;
       uint64_t seq;
-      // Skipping: read only length and sequence; what is returned is checked.
-      if (min_seq_ > expected_seq_ && PeekFrame(p, end - off_, &len, &seq) && seq == expected_seq_ &&
-          seq < min_seq_) {
+      // Skipping (below min_seq_, or older than min_ts_): read only length,
+      // sequence and timestamp; what is returned is checked.
+      if ((min_seq_ > expected_seq_ || min_ts_ != 0) && PeekFrame(p, end - off_, &len, &seq) &&
+          seq == expected_seq_ && (seq < min_seq_ || PeekTimestamp(p) < min_ts_)) {
         off_ += AlignUp(len, kFrameAlign);
         expected_seq_ = seq + 1;
         continue;

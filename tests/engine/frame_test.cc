@@ -102,6 +102,7 @@ TEST(Frame, PeekReadsLengthAndSequenceOnly) {
   ASSERT_TRUE(PeekFrame(buf.data(), buf.size(), &len, &seq));
   EXPECT_EQ(seq, 99u);
   EXPECT_EQ(len, kFrameHeaderSize + 7);
+  EXPECT_EQ(PeekTimestamp(buf.data()), 1234567);
   EXPECT_FALSE(PeekFrame(buf.data(), 10, &len, &seq));
 }
 
