@@ -305,6 +305,7 @@ void Log::SetDurableCallback(std::function<void(uint64_t)> cb) {
 absl::Status Log::Sync() { return impl_->Sync(); }
 absl::Status Log::Close() { return impl_->Close(); }
 void Log::EnforceRetention() { impl_->EnforceRetention(); }
+void Log::ExpireBefore(uint64_t seq) { impl_->ExpireBefore(seq); }
 LogStats Log::stats() const { return impl_->stats(); }
 const RecoveryStats& Log::recovery() const { return impl_->recovery_; }
 const StreamId& Log::stream_id() const { return impl_->meta_.id(); }

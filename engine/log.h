@@ -136,6 +136,11 @@ class Log {
   // Applies max_age now (also done by the background thread about every
   // second) and deletes segments left holding only expired messages.
   void EnforceRetention();
+  // Expires every message below `seq` now (a purge), then deletes segments
+  // left holding only expired messages. seq > last_seq() + 1 is taken as
+  // last_seq() + 1: first_seq() becomes last_seq() + 1, an empty stream
+  // whose next sequence is unchanged.
+  void ExpireBefore(uint64_t seq);
 
   LogStats stats() const;
   const RecoveryStats& recovery() const;

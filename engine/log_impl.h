@@ -70,6 +70,7 @@ class Log::Impl {
   absl::Status Sync();
   absl::Status Close();
   void EnforceRetention();
+  void ExpireBefore(uint64_t seq);
   LogStats stats() const;
 
   // log.cc

@@ -277,8 +277,13 @@ absl::Status Log::Impl::Recover() {
     ExpiryRule rule;
     const RetentionLimits& lim = opt_.retention;
     const uint64_t last = next_seq_ - 1;
+    // What an earlier ExpireBefore (a purge) removed stays removed: the
+    // first sequence the stream file recorded, capped at the end of the log.
+    rule.keep_from_seq = std::min(meta_.first_seq(), next_seq_);
     if (lim.discard == DiscardPolicy::kOld) {
-      if (lim.max_msgs != 0 && last >= lim.max_msgs) rule.keep_from_seq = last - lim.max_msgs + 1;
+      if (lim.max_msgs != 0 && last >= lim.max_msgs) {
+        rule.keep_from_seq = std::max(rule.keep_from_seq, last - lim.max_msgs + 1);
+      }
       rule.max_bytes = lim.max_bytes;
     }
     if (lim.max_age > absl::ZeroDuration()) {

@@ -119,6 +119,16 @@ void Log::Impl::EnforceRetention() {
   DeleteExpiredSegments();
 }
 
+void Log::Impl::ExpireBefore(uint64_t seq) {
+  {
+    ExpiryRule rule;
+    rule.keep_from_seq = std::min(seq, last_seq_.load(std::memory_order_acquire) + 1);
+    std::lock_guard<std::mutex> l(retention_mu_);
+    Expire(rule);
+  }
+  DeleteExpiredSegments();
+}
+
 void Log::Impl::DeleteExpiredSegments() {
   const uint64_t first = first_seq_.load(std::memory_order_acquire);
   std::vector<std::shared_ptr<Segment>> doomed;

@@ -7,6 +7,13 @@
 namespace shortbus::index {
 namespace {
 
+bool RangesContain(const std::map<uint64_t, uint64_t>& ranges, uint64_t seq) {
+  auto it = ranges.upper_bound(seq);
+  if (it == ranges.begin()) return false;
+  --it;
+  return seq <= it->second;
+}
+
 uint64_t CountOf(const std::map<uint64_t, uint64_t>& ranges) {
   uint64_t n = 0;
   for (const auto& [first, last] : ranges) n += last - first + 1;
@@ -58,12 +65,7 @@ absl::Status DeletedSet::Load() {
   return s;
 }
 
-bool DeletedSet::Contains(uint64_t seq) const {
-  auto it = ranges_.upper_bound(seq);
-  if (it == ranges_.begin()) return false;
-  --it;
-  return seq <= it->second;
-}
+bool DeletedSet::Contains(uint64_t seq) const { return RangesContain(ranges_, seq); }
 
 uint64_t DeletedSet::CountIn(uint64_t lo, uint64_t hi) const {
   if (lo > hi || ranges_.empty()) return 0;
@@ -78,8 +80,13 @@ uint64_t DeletedSet::CountIn(uint64_t lo, uint64_t hi) const {
 }
 
 absl::Status DeletedSet::Add(MDB_txn* txn, uint64_t seq, uint64_t first_seq) {
-  if (Contains(seq)) return absl::AlreadyExistsError(absl::StrCat("sequence ", seq, " is already deleted"));
-  staged_ = ranges_;
+  if (!has_staged_) {
+    staged_ = ranges_;
+    has_staged_ = true;
+  }
+  if (RangesContain(staged_, seq)) {
+    return absl::AlreadyExistsError(absl::StrCat("sequence ", seq, " is already deleted"));
+  }
   uint64_t first = seq, last = seq;
   auto next = staged_.find(seq + 1);
   if (next != staged_.end()) {
@@ -101,7 +108,6 @@ absl::Status DeletedSet::Add(MDB_txn* txn, uint64_t seq, uint64_t first_seq) {
     if (absl::Status s = DelRange(txn, db_, stream_no_, staged_.begin()->first); !s.ok()) return s;
     staged_.erase(staged_.begin());
   }
-  has_staged_ = true;
   return absl::OkStatus();
 }
 
@@ -112,6 +118,11 @@ absl::Status DeletedSet::DropAll(MDB_txn* txn) {
   staged_.clear();
   has_staged_ = true;
   return absl::OkStatus();
+}
+
+void DeletedSet::Discard() {
+  staged_.clear();
+  has_staged_ = false;
 }
 
 void DeletedSet::Commit() {

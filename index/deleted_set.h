@@ -32,12 +32,16 @@ class DeletedSet {
 
   // In `txn`: adds `seq` (merging with neighbouring ranges) and drops the
   // ranges wholly below `first_seq` (gone with retention). AlreadyExists if
-  // it is deleted already. The memory copy changes only on Commit().
+  // it is deleted already (or added earlier in this transaction). Several
+  // Adds may share one transaction; the memory copy changes only on
+  // Commit().
   absl::Status Add(MDB_txn* txn, uint64_t seq, uint64_t first_seq);
   // In `txn`: removes every range of the stream.
   absl::Status DropAll(MDB_txn* txn);
-  // Applies the ranges written by the last successful Add/DropAll.
+  // Applies what the transaction's Add/DropAll calls wrote (after it
+  // committed), or forgets it (after it was aborted).
   void Commit();
+  void Discard();
 
  private:
   LmdbEnv* const env_;

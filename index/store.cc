@@ -152,15 +152,39 @@ uint64_t StoredStream::num_messages() const {
 }
 
 absl::Status StoredStream::DeleteMessage(uint64_t seq) {
-  const uint64_t first = log_->first_seq();
-  if (seq < first || seq > log_->last_seq() || deleted_->Contains(seq)) {
-    return absl::NotFoundError(absl::StrCat("no message ", seq, " in stream ", entry_.config.name));
-  }
-  absl::Status s = env_->Write([&](MDB_txn* txn) { return deleted_->Add(txn, seq, first); });
-  if (s.ok()) s = env_->Sync();
-  if (!s.ok()) return s;
-  deleted_->Commit();
+  absl::StatusOr<size_t> n = DeleteMessages(absl::MakeConstSpan(&seq, 1), true);
+  if (!n.ok()) return n.status();
+  if (*n == 0) return absl::NotFoundError(absl::StrCat("no message ", seq, " in stream ", entry_.config.name));
   return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> StoredStream::DeleteMessages(absl::Span<const uint64_t> seqs, bool sync) {
+  const uint64_t first = log_->first_seq(), last = log_->last_seq();
+  size_t added = 0;
+  absl::Status s = env_->Write([&](MDB_txn* txn) -> absl::Status {
+    for (uint64_t seq : seqs) {
+      if (seq < first || seq > last) continue;
+      absl::Status a = deleted_->Add(txn, seq, first);
+      if (absl::IsAlreadyExists(a)) continue;
+      if (!a.ok()) return a;
+      ++added;
+    }
+    return absl::OkStatus();
+  });
+  if (s.ok() && sync && added != 0) s = env_->Sync();
+  if (!s.ok()) {
+    deleted_->Discard();
+    return s;
+  }
+  deleted_->Commit();
+  return added;
+}
+
+absl::StatusOr<uint64_t> StoredStream::PurgeBefore(uint64_t seq) {
+  const uint64_t before = num_messages();
+  log_->ExpireBefore(std::min(seq, log_->last_seq() + 1));
+  const uint64_t after = num_messages();
+  return before > after ? before - after : 0;
 }
 
 absl::Status StoredStream::GetMessage(uint64_t seq, engine::Reader* reader, engine::Record* out) const {

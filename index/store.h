@@ -27,6 +27,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "engine/log.h"
 #include "engine/reader.h"
 #include "index/catalog.h"
@@ -81,6 +82,15 @@ class StoredStream {
   // skip it from now on. NotFound when it is not in the stream (never
   // appended, expired, or deleted already).
   absl::Status DeleteMessage(uint64_t seq);
+  // Marks every sequence of `seqs` that is in the stream deleted, in one
+  // index transaction (synced before returning when `sync`; otherwise
+  // durable with the next sync of the index). Sequences not in the stream,
+  // or deleted already, are skipped. Returns how many were deleted.
+  absl::StatusOr<size_t> DeleteMessages(absl::Span<const uint64_t> seqs, bool sync);
+  // Removes every message below `seq` (the whole stream when seq >
+  // last_seq: first_seq becomes last_seq + 1); segments left holding only
+  // removed messages are deleted. Returns how many messages went.
+  absl::StatusOr<uint64_t> PurgeBefore(uint64_t seq);
   bool IsDeleted(uint64_t seq) const { return deleted_->Contains(seq); }
   uint64_t DeletedIn(uint64_t lo, uint64_t hi) const { return deleted_->CountIn(lo, hi); }
   // Messages in the stream: retained and not deleted.

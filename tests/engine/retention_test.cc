@@ -208,5 +208,29 @@ TEST(Retention, ExpiryCrossesAGapLeftByCorruption) {
   EXPECT_LE(CountSegments(tmp.path()), 2u);
 }
 
+
+TEST(Retention, ExpireBeforeIsAPurge) {
+  TempDir tmp;
+  auto log = *Log::Open(tmp.path(), SmallOptions());
+  for (uint64_t i = 1; i <= 20000; ++i) ASSERT_TRUE(log->Append({"p", "", PayloadFor(i, 200), 0}).ok());
+  const size_t segments = CountSegments(tmp.path());
+  log->ExpireBefore(15001);
+  EXPECT_EQ(log->first_seq(), 15001u);
+  EXPECT_EQ(log->stats().msgs, 5000u);
+  EXPECT_EQ(FirstReadable(tmp.path()), 15001u);
+  EXPECT_LT(CountSegments(tmp.path()), segments);
+  log->ExpireBefore(10);  // below first: nothing changes
+  EXPECT_EQ(log->first_seq(), 15001u);
+  log->ExpireBefore(UINT64_MAX);  // all of it
+  EXPECT_EQ(log->first_seq(), 20001u);
+  EXPECT_EQ(log->stats().msgs, 0u);
+  EXPECT_EQ(*log->Append({"p", "", "next", 0}), 20001u);
+  EXPECT_EQ(FirstReadable(tmp.path()), 20001u);
+  ASSERT_TRUE(log->Close().ok());
+  auto again = *Log::Open(tmp.path(), SmallOptions());
+  EXPECT_EQ(again->first_seq(), 20001u);
+  EXPECT_EQ(again->last_seq(), 20001u);
+}
+
 }  // namespace
 }  // namespace shortbus::engine

@@ -346,5 +346,40 @@ TEST(Store, CreateIsIdempotentDeleteRemovesEverything) {
   EXPECT_EQ(store->Names(), std::vector<std::string>{"A"});
 }
 
+
+TEST(Store, DeleteMessagesInOneBatchAndPurgeSurviveReopen) {
+  Fixture f;
+  {
+    auto store = f.Open();
+    StoredStream* s = *store->CreateStream(Config("P"));
+    Fill(s, 100, 7);
+    const std::vector<uint64_t> seqs = {5, 6, 7, 9, 9, 50, 200, 0};
+    absl::StatusOr<size_t> n = s->DeleteMessages(seqs, false);
+    ASSERT_TRUE(n.ok()) << n.status();
+    EXPECT_EQ(*n, 5u);  // 9 twice, 200 and 0 are not in the stream
+    EXPECT_EQ(s->num_messages(), 95u);
+    EXPECT_TRUE(s->IsDeleted(6) && s->IsDeleted(50) && !s->IsDeleted(8));
+    EXPECT_EQ(*s->DeleteMessages(seqs, true), 0u);  // all gone already
+    EXPECT_TRUE(absl::IsNotFound(s->DeleteMessage(7)));
+    ASSERT_TRUE(s->DeleteMessage(8).ok());
+    absl::StatusOr<uint64_t> purged = s->PurgeBefore(41);  // 1..40 minus 5..9 deleted
+    ASSERT_TRUE(purged.ok());
+    EXPECT_EQ(*purged, 35u);
+    EXPECT_EQ(s->log().first_seq(), 41u);
+    EXPECT_EQ(s->num_messages(), 59u);  // 41..100 without 50
+    ASSERT_TRUE(store->Close().ok());
+  }
+  auto store = f.Open();
+  StoredStream* s = store->Find("P");
+  EXPECT_EQ(s->num_messages(), 59u);
+  EXPECT_EQ(s->log().first_seq(), 41u);
+  EXPECT_TRUE(s->IsDeleted(50));
+  EXPECT_EQ(*s->PurgeBefore(UINT64_MAX), 59u);  // everything
+  EXPECT_EQ(s->num_messages(), 0u);
+  EXPECT_EQ(s->log().first_seq(), 101u);
+  EXPECT_EQ(*s->Append({"P.x", "", "after", 0}), 101u);  // sequences go on
+  EXPECT_EQ(s->num_messages(), 1u);
+}
+
 }  // namespace
 }  // namespace shortbus::index
