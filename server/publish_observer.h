@@ -1,7 +1,9 @@
-// A hook seeing every message a client publishes, before routing (issue 6:
-// stream capture). Set with ServerCore::SetPublishObserver; none by default.
-// Called on the core's thread; views are valid only during the call; the
-// observer must not call back into the core.
+// A hook seeing every message a client publishes, before routing (stream
+// capture and the JetStream API, server/jetstream.h). Set with
+// ServerCore::SetPublishObserver; none by default. Called on the core's
+// thread; views are valid only during the call. The observer may publish
+// through ServerCore::PublishInternal from inside the call (that does not
+// reach the observer again); it must not close sessions.
 #ifndef SHORTBUS_SERVER_PUBLISH_OBSERVER_H_
 #define SHORTBUS_SERVER_PUBLISH_OBSERVER_H_
 
@@ -23,7 +25,10 @@ struct PublishedMessage {
 class PublishObserver {
  public:
   virtual ~PublishObserver() = default;
-  virtual void OnPublish(const PublishedMessage& message) = 0;
+  // Returns true when the observer answers the message itself (a request
+  // it serves): the publisher then gets no 'no responders' status even
+  // when no subscription matched.
+  virtual bool OnPublish(const PublishedMessage& message) = 0;
 };
 
 }  // namespace shortbus::server

@@ -76,6 +76,12 @@ class ServerCore {
 
   // Not owned; null (the default) for none.
   void SetPublishObserver(PublishObserver* observer) { observer_ = observer; }
+  // Routes a message the server itself sends (JetStream replies and
+  // deliveries) like a client's publish, without the observer and without
+  // 'no responders'. Returns whether any subscription took it.
+  bool PublishInternal(const PublishedMessage& message);
+  // Whether any subscription's subject matches `subject` (a literal one).
+  bool HasInterest(std::string_view subject);
 
   const ServerOptions& options() const { return options_; }
   const std::string& server_id() const { return server_id_; }
@@ -87,7 +93,9 @@ class ServerCore {
  private:
   friend class Session;
 
-  // Routes one message from `from` (server_core_route.cc).
+  // Routes one message from `from` (server_core_route.cc); from is null
+  // for the server's own messages. Returns whether a subscription took it.
+  bool Route(Session* from, const PublishedMessage& message);
   void Publish(Session* from, const PublishedMessage& message);
   // Delivers to one subscription; false when it cannot take the message.
   bool Deliver(Session* from, Subscription* sub, const PublishedMessage& message);

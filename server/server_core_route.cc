@@ -8,7 +8,22 @@
 namespace shortbus::server {
 
 void ServerCore::Publish(Session* from, const PublishedMessage& message) {
-  if (observer_ != nullptr) observer_->OnPublish(message);
+  const bool answered = observer_ != nullptr && observer_->OnPublish(message);
+  const bool delivered = Route(from, message);
+  if (!delivered && !answered && !message.reply.empty() && from->options_.no_responders &&
+      from->options_.headers && !from->closing_) {
+    SendNoResponders(from, message.reply);
+  }
+}
+
+bool ServerCore::PublishInternal(const PublishedMessage& message) { return Route(nullptr, message); }
+
+bool ServerCore::HasInterest(std::string_view subject) {
+  const MatchResult& match = sublist_.Match(subject);
+  return !match.plain.empty() || !match.queues.empty();
+}
+
+bool ServerCore::Route(Session* from, const PublishedMessage& message) {
   bool delivered = false;
   {
     // Valid until the next Match/Insert/Remove: expired subscriptions are
@@ -31,16 +46,13 @@ void ServerCore::Publish(Session* from, const PublishedMessage& message) {
   }
   for (Subscription* sub : expired_) sub->owner->RemoveSubscription(sub);
   expired_.clear();
-  if (!delivered && !message.reply.empty() && from->options_.no_responders &&
-      from->options_.headers && !from->closing_) {
-    SendNoResponders(from, message.reply);
-  }
+  return delivered;
 }
 
 bool ServerCore::Deliver(Session* from, Subscription* sub, const PublishedMessage& m) {
   Session* to = sub->owner;
   if (to->closing_) return false;
-  if (to == from && !from->options_.echo) return false;
+  if (to == from && from != nullptr && !from->options_.echo) return false;
   if (sub->max_msgs != 0 && sub->delivered >= sub->max_msgs) return false;
   ++sub->delivered;
   if (sub->max_msgs != 0 && sub->delivered == sub->max_msgs) expired_.push_back(sub);

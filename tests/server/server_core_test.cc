@@ -477,10 +477,18 @@ TEST(ServerCore, PeerCloseRemovesSubscriptions) {
 
 class Capture : public PublishObserver {
  public:
-  void OnPublish(const PublishedMessage& m) override {
+  bool OnPublish(const PublishedMessage& m) override {
     seen.push_back(std::string(m.subject) + "|" + std::string(m.reply) + "|" +
                    std::string(m.headers) + "|" + std::string(m.payload));
+    if (m.subject != "svc") return false;
+    // Answers from inside the call, as the JetStream layer does.
+    PublishedMessage answer;
+    answer.subject = m.reply;
+    answer.payload = "pong";
+    core->PublishInternal(answer);
+    return true;
   }
+  ServerCore* core = nullptr;
   std::vector<std::string> seen;
 };
 
@@ -492,6 +500,21 @@ TEST(ServerCore, PublishObserverSeesEveryMessage) {
   h.Type(1, "PUB a 1\r\nx\r\nHPUB b r 12 13\r\nNATS/1.0\r\n\r\ny\r\n");
   EXPECT_EQ(capture.seen,
             (std::vector<std::string>{"a|||x", "b|r|NATS/1.0\r\n\r\n|y"}));
+}
+
+TEST(ServerCore, AnObserverThatAnswersSuppressesNoResponders) {
+  CoreHarness h;
+  Capture capture;
+  capture.core = h.core.get();
+  h.core->SetPublishObserver(&capture);
+  h.Connect(1, R"({"verbose":false,"headers":true,"no_responders":true})");
+  h.Type(1, "SUB inbox.> 1\r\nPUB svc inbox.1 0\r\n\r\nPUB other inbox.2 0\r\n\r\n");
+  const std::string out = h.Out(1);
+  EXPECT_NE(out.find("MSG inbox.1 1 4\r\npong\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("HMSG inbox.2 1 16 16\r\nNATS/1.0 503\r\n"), std::string::npos) << out;  // nobody answered
+  EXPECT_EQ(out.find("HMSG inbox.1"), std::string::npos);
+  EXPECT_TRUE(h.core->HasInterest("inbox.x"));
+  EXPECT_FALSE(h.core->HasInterest("elsewhere"));
 }
 
 class Hello : public VerbExtension {
