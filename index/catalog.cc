@@ -11,7 +11,8 @@ namespace {
 using engine::DecodeFixed32;
 using engine::EncodeFixed32;
 
-constexpr uint8_t kCatalogVersion = 1;
+// 1: without metadata; 2: metadata after the subjects. Both are read.
+constexpr uint8_t kCatalogVersion = 2;
 constexpr char kNextStreamNoKey[] = "next_stream_no";
 
 }  // namespace
@@ -22,7 +23,7 @@ bool StreamConfig::operator==(const StreamConfig& o) const {
   return name == o.name && subjects == o.subjects && segment_size == o.segment_size && sync == o.sync &&
          sync_interval == o.sync_interval && a.max_msgs == b.max_msgs && a.max_bytes == b.max_bytes &&
          a.max_age == b.max_age && a.max_msg_size == b.max_msg_size && a.discard == b.discard &&
-         compression == o.compression && duplicate_window == o.duplicate_window;
+         compression == o.compression && duplicate_window == o.duplicate_window && metadata == o.metadata;
 }
 
 absl::Status ValidateStreamName(const std::string& name) {
@@ -58,6 +59,7 @@ std::string EncodeCatalogEntry(const CatalogEntry& e) {
   Put64(&s, static_cast<uint64_t>(absl::ToInt64Nanoseconds(c.duplicate_window)));
   Put32(&s, static_cast<uint32_t>(c.subjects.size()));
   for (const std::string& subject : c.subjects) PutBytes(&s, subject);
+  PutBytes(&s, c.metadata);
   return s;
 }
 
@@ -66,7 +68,8 @@ absl::StatusOr<CatalogEntry> DecodeCatalogEntry(std::string_view name, std::stri
   CatalogEntry e;
   StreamConfig& c = e.config;
   c.name = std::string(name);
-  if (r.U8() != kCatalogVersion) {
+  const uint8_t version = r.U8();
+  if (version != 1 && version != kCatalogVersion) {
     return absl::DataLossError(absl::StrCat("catalogue entry of stream ", c.name, ": unknown version"));
   }
   e.stream_no = r.U32();
@@ -83,6 +86,7 @@ absl::StatusOr<CatalogEntry> DecodeCatalogEntry(std::string_view name, std::stri
   c.duplicate_window = absl::Nanoseconds(static_cast<int64_t>(r.U64()));
   const uint32_t n = r.U32();
   for (uint32_t i = 0; i < n && r.ok(); ++i) c.subjects.push_back(r.LengthPrefixed());
+  if (version >= 2) c.metadata = r.LengthPrefixed();
   if (!r.ok() || !r.done() || sync > 2 || discard > 1 || compression > 1) {
     return absl::DataLossError(absl::StrCat("catalogue entry of stream ", c.name, " is malformed"));
   }

@@ -26,6 +26,10 @@ struct StreamConfig {
   engine::RetentionLimits retention;
   engine::Compression compression = engine::Compression::kNone;
   absl::Duration duplicate_window = absl::Minutes(2);
+  // Opaque to the index: what the server keeps about the stream beyond the
+  // fields above (its JetStream configuration, as JSON). Stored and
+  // returned as is.
+  std::string metadata;
 
   bool operator==(const StreamConfig& o) const;
 };

@@ -7,7 +7,8 @@
 namespace shortbus::index {
 namespace {
 
-constexpr uint8_t kConsumerConfigVersion = 1;
+// 1: without metadata; 2: metadata after the filter subjects. Both are read.
+constexpr uint8_t kConsumerConfigVersion = 2;
 
 }  // namespace
 
@@ -17,7 +18,7 @@ bool ConsumerConfig::operator==(const ConsumerConfig& o) const {
          opt_start_time_ns == o.opt_start_time_ns && ack_policy == o.ack_policy && ack_wait == o.ack_wait &&
          max_deliver == o.max_deliver && max_ack_pending == o.max_ack_pending &&
          deliver_subject == o.deliver_subject && deliver_group == o.deliver_group &&
-         idle_heartbeat == o.idle_heartbeat && flow_control == o.flow_control;
+         idle_heartbeat == o.idle_heartbeat && flow_control == o.flow_control && metadata == o.metadata;
 }
 
 absl::Status ValidateConsumerConfig(const ConsumerConfig& c) {
@@ -64,7 +65,8 @@ absl::Status ValidateConsumerUpdate(const ConsumerConfig& current, const Consume
 // u8 flow_control, u64 opt_start_seq, i64 opt_start_time_ns, i64 ack_wait_ns,
 // i64 max_deliver, i64 max_ack_pending, i64 idle_heartbeat_ns, then
 // length-prefixed description, deliver_subject, deliver_group, u32 count
-// and the length-prefixed filter subjects.
+// and the length-prefixed filter subjects, then (version 2) the
+// length-prefixed metadata.
 std::string EncodeConsumerConfig(const ConsumerConfig& c) {
   std::string s;
   Put8(&s, kConsumerConfigVersion);
@@ -82,6 +84,7 @@ std::string EncodeConsumerConfig(const ConsumerConfig& c) {
   PutBytes(&s, c.deliver_group);
   Put32(&s, static_cast<uint32_t>(c.filter_subjects.size()));
   for (const std::string& f : c.filter_subjects) PutBytes(&s, f);
+  PutBytes(&s, c.metadata);
   return s;
 }
 
@@ -89,7 +92,8 @@ absl::StatusOr<ConsumerConfig> DecodeConsumerConfig(std::string_view name, std::
   ValueReader r(bytes);
   ConsumerConfig c;
   c.name = std::string(name);
-  if (r.U8() != kConsumerConfigVersion) {
+  const uint8_t version = r.U8();
+  if (version != 1 && version != kConsumerConfigVersion) {
     return absl::DataLossError(absl::StrCat("consumer ", c.name, ": unknown configuration version"));
   }
   const uint8_t deliver = r.U8(), ack = r.U8(), flow = r.U8();
@@ -104,6 +108,7 @@ absl::StatusOr<ConsumerConfig> DecodeConsumerConfig(std::string_view name, std::
   c.deliver_group = r.LengthPrefixed();
   const uint32_t n = r.U32();
   for (uint32_t i = 0; i < n && r.ok(); ++i) c.filter_subjects.push_back(r.LengthPrefixed());
+  if (version >= 2) c.metadata = r.LengthPrefixed();
   if (!r.ok() || !r.done() || deliver > 5 || ack > 2 || flow > 1) {
     return absl::DataLossError(absl::StrCat("consumer ", c.name, ": configuration record is malformed"));
   }

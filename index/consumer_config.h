@@ -45,6 +45,9 @@ struct ConsumerConfig {
   std::string deliver_group;
   absl::Duration idle_heartbeat = absl::ZeroDuration();
   bool flow_control = false;
+  // Opaque to the index: what the server keeps about the consumer beyond
+  // the fields above (its JetStream configuration, as JSON).
+  std::string metadata;
 
   bool operator==(const ConsumerConfig& o) const;
 };

@@ -25,6 +25,7 @@ StreamConfig Sample(const std::string& name) {
   c.retention.discard = engine::DiscardPolicy::kNew;
   c.compression = engine::Compression::kLz4;
   c.duplicate_window = absl::Seconds(30);
+  c.metadata = R"({"retention":"workqueue"})";
   return c;
 }
 
@@ -35,6 +36,17 @@ TEST(Catalog, EntryRoundTrip) {
   EXPECT_EQ(back->stream_no, 7u);
   EXPECT_EQ(back->created_ns, 123456789);
   EXPECT_TRUE(back->config == e.config);
+}
+
+TEST(Catalog, VersionOneEntriesWithoutMetadataAreStillRead) {
+  StreamConfig c = Sample("OLD");
+  c.metadata.clear();
+  std::string bytes = EncodeCatalogEntry({3, 42, c});
+  bytes.resize(bytes.size() - 4);  // the empty metadata's u32 length
+  bytes[0] = 1;
+  absl::StatusOr<CatalogEntry> back = DecodeCatalogEntry("OLD", bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(back->config == c);
 }
 
 TEST(Catalog, MalformedEntryIsDataLoss) {

@@ -483,10 +483,20 @@ TEST(ConsumerConfigCodec, RoundTripAndMalformed) {
   c.deliver_group = "g";
   c.idle_heartbeat = absl::Seconds(5);
   c.flow_control = true;
+  c.metadata = R"({"ephemeral":true})";
   const std::string bytes = EncodeConsumerConfig(c);
   auto back = DecodeConsumerConfig("C", bytes);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, c);
+  // A version 1 record (no metadata) still reads.
+  ConsumerConfig v1 = c;
+  v1.metadata.clear();
+  std::string old = EncodeConsumerConfig(v1);
+  old.resize(old.size() - 4);
+  old[0] = 1;
+  auto back_v1 = DecodeConsumerConfig("C", old);
+  ASSERT_TRUE(back_v1.ok()) << back_v1.status();
+  EXPECT_EQ(*back_v1, v1);
   for (size_t cut = 0; cut < bytes.size(); ++cut) {
     EXPECT_TRUE(absl::IsDataLoss(DecodeConsumerConfig("C", bytes.substr(0, cut)).status())) << cut;
   }
