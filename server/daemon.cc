@@ -16,22 +16,53 @@ bool IsLoopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.starts_with("127.");
 }
 
+engine::SyncMode EngineSync(SyncPolicy p) {
+  switch (p) {
+    case SyncPolicy::kAlways: return engine::SyncMode::kAlways;
+    case SyncPolicy::kInterval: return engine::SyncMode::kInterval;
+    case SyncPolicy::kNever: return engine::SyncMode::kNever;
+  }
+  return engine::SyncMode::kInterval;
+}
+
 }  // namespace
 
-Daemon::Daemon(const DaemonFlags& flags, DataDirLock lock)
-    : flags_(flags), lock_(std::move(lock)), port_file_(flags.data_dir + "/shortbus.port") {}
+// JsHost over the event loop: posts, one-shot timers, the wall clock.
+class Daemon::LoopJsHost : public JsHost {
+ public:
+  explicit LoopJsHost(io::EventLoop* loop) : loop_(loop) {}
+  void Post(std::function<void()> task) override { loop_->Post(std::move(task)); }
+  uint64_t AddTimer(absl::Duration delay, std::function<void()> fn) override {
+    return loop_->AddTimer(delay, absl::ZeroDuration(), std::move(fn)).value;
+  }
+  void CancelTimer(uint64_t id) override { loop_->CancelTimer(io::TimerId{id}); }
+  int64_t NowNs() override { return absl::ToUnixNanos(absl::Now()); }
+
+ private:
+  io::EventLoop* const loop_;
+};
+
+Daemon::Daemon(const DaemonFlags& flags, std::unique_ptr<index::Store> store)
+    : flags_(flags), store_(std::move(store)), port_file_(flags.data_dir + "/shortbus.port") {}
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const DaemonFlags& flags) {
   if (absl::Status s = EnsureDataDir(flags.data_dir); !s.ok()) return s;
-  absl::StatusOr<DataDirLock> lock = DataDirLock::Acquire(flags.data_dir);
-  if (!lock.ok()) return lock.status();
+  index::StoreOptions store_options;
+  store_options.reporter = [](const engine::CorruptionReport& r) {
+    std::fprintf(stderr, "shortbusd: %s %s: %s (offset %llu, %llu bytes)\n", r.tail ? "recovered" : "CORRUPTION",
+                 r.file.c_str(), r.reason.c_str(), static_cast<unsigned long long>(r.offset),
+                 static_cast<unsigned long long>(r.bytes));
+  };
+  absl::StatusOr<std::unique_ptr<index::Store>> store = index::Store::Open(flags.data_dir, store_options);
+  if (!store.ok()) return store.status();
   ServerOptions options;
   if (!flags.config_file.empty()) {
     absl::StatusOr<ServerOptions> loaded = LoadConfigFile(flags.config_file);
     if (!loaded.ok()) return loaded.status();
     options = *std::move(loaded);
   }
-  std::unique_ptr<Daemon> d(new Daemon(flags, *std::move(lock)));
+  options.jetstream = true;
+  std::unique_ptr<Daemon> d(new Daemon(flags, *std::move(store)));
   ::unlink(d->port_file_.c_str());  // a stale one from a daemon that died
   io::LoopOptions loop_options;
   loop_options.backend = flags.backend;
@@ -82,12 +113,28 @@ absl::Status Daemon::Listen(const ServerOptions& base) {
   }
   core_ = std::make_unique<ServerCore>(std::move(options), transport_.get());
   transport_->set_core(core_.get());
+  js_host_ = std::make_unique<LoopJsHost>(loop_.get());
+  JsDefaults defaults;
+  defaults.sync = EngineSync(flags_.sync);
+  defaults.sync_interval = flags_.sync_interval;
+  jetstream_ = std::make_unique<JetStream>(store_.get(), core_.get(), js_host_.get(), defaults);
+  if (absl::Status s = jetstream_->Start(); !s.ok()) return s;
+  core_->SetPublishObserver(jetstream_.get());
   return absl::OkStatus();
 }
 
 Daemon::~Daemon() {
+  CloseStreams();
   loop_.reset();  // closes what is left while the core and transport live
   RemoveFiles();
+}
+
+void Daemon::CloseStreams() {
+  if (jetstream_ != nullptr) jetstream_->Stop();  // commits consumers; no more posts
+  if (store_ != nullptr) {
+    absl::Status s = store_->Close();
+    if (!s.ok()) std::fprintf(stderr, "shortbusd: closing the streams: %s\n", std::string(s.message()).c_str());
+  }
 }
 
 absl::Status Daemon::Run() {
@@ -95,6 +142,7 @@ absl::Status Daemon::Run() {
   const absl::Duration tick = core_->TimerInterval();
   loop_->AddTimer(tick, tick, [this] { core_->OnTimer(absl::Now()); });
   absl::Status status = loop_->Run();
+  CloseStreams();
   RemoveFiles();
   return status;
 }

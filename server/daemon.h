@@ -20,7 +20,10 @@
 #include "absl/time/time.h"
 #include "io/event_loop.h"
 #include "server/daemon_flags.h"
+#include "index/store.h"
 #include "server/data_dir.h"
+#include "server/jetstream.h"
+#include "server/js_host.h"
 #include "server/loop_transport.h"
 #include "server/server_core.h"
 
@@ -44,14 +47,17 @@ class Daemon {
   void Shutdown();
 
  private:
-  Daemon(const DaemonFlags& flags, DataDirLock lock);
+  class LoopJsHost;
+  Daemon(const DaemonFlags& flags, std::unique_ptr<index::Store> store);
   absl::Status Listen(const ServerOptions& base);
   void OnRunning();
   void BeginShutdown();
   void RemoveFiles();
+  // Commits consumer state and closes the store (syncing every log).
+  void CloseStreams();
 
   DaemonFlags flags_;
-  DataDirLock lock_;
+  std::unique_ptr<index::Store> store_;  // holds <data>/LOCK
   std::string port_file_;
   std::vector<std::string> unix_paths_;  // socket files to remove at exit
   std::vector<std::string> listening_;   // "unix:PATH", "tcp://HOST:PORT"
@@ -61,6 +67,8 @@ class Daemon {
   // the core), then the core, then the transport.
   std::unique_ptr<LoopTransport> transport_;
   std::unique_ptr<ServerCore> core_;
+  std::unique_ptr<JsHost> js_host_;
+  std::unique_ptr<JetStream> jetstream_;  // destroyed before the core and the store
   std::unique_ptr<io::EventLoop> loop_;
 };
 

@@ -10,7 +10,6 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
-#include "index/store.h"
 
 namespace shortbus::server {
 namespace {
@@ -38,25 +37,6 @@ absl::Status EnsureDataDir(const std::string& dir) {
     return absl::FailedPreconditionError(absl::StrCat(dir, " is not a directory"));
   }
   return absl::OkStatus();
-}
-
-absl::StatusOr<DataDirLock> DataDirLock::Acquire(const std::string& dir) {
-  absl::StatusOr<int> fd = index::LockDataDirectory(dir);
-  if (!fd.ok()) return fd.status();
-  return DataDirLock(*fd);
-}
-
-DataDirLock& DataDirLock::operator=(DataDirLock&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) index::UnlockDataDirectory(fd_);
-    fd_ = other.fd_;
-    other.fd_ = -1;
-  }
-  return *this;
-}
-
-DataDirLock::~DataDirLock() {
-  if (fd_ >= 0) index::UnlockDataDirectory(fd_);
 }
 
 absl::Status WriteFileAtomically(const std::string& path, std::string_view contents) {

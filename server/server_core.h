@@ -78,8 +78,11 @@ class ServerCore {
   void SetPublishObserver(PublishObserver* observer) { observer_ = observer; }
   // Routes a message the server itself sends (JetStream replies and
   // deliveries) like a client's publish, without the observer and without
-  // 'no responders'. Returns whether any subscription took it.
-  bool PublishInternal(const PublishedMessage& message);
+  // 'no responders'. `route_subject`, when not empty, is matched against
+  // the subscriptions instead of message.subject, which the MSG line still
+  // shows (a stored message delivered to a consumer's inbox keeps its own
+  // subject). Returns whether any subscription took it.
+  bool PublishInternal(const PublishedMessage& message, std::string_view route_subject = {});
   // Whether any subscription's subject matches `subject` (a literal one).
   bool HasInterest(std::string_view subject);
 
@@ -95,7 +98,7 @@ class ServerCore {
 
   // Routes one message from `from` (server_core_route.cc); from is null
   // for the server's own messages. Returns whether a subscription took it.
-  bool Route(Session* from, const PublishedMessage& message);
+  bool Route(Session* from, const PublishedMessage& message, std::string_view route_subject);
   void Publish(Session* from, const PublishedMessage& message);
   // Delivers to one subscription; false when it cannot take the message.
   bool Deliver(Session* from, Subscription* sub, const PublishedMessage& message);

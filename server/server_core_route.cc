@@ -9,26 +9,28 @@ namespace shortbus::server {
 
 void ServerCore::Publish(Session* from, const PublishedMessage& message) {
   const bool answered = observer_ != nullptr && observer_->OnPublish(message);
-  const bool delivered = Route(from, message);
+  const bool delivered = Route(from, message, message.subject);
   if (!delivered && !answered && !message.reply.empty() && from->options_.no_responders &&
       from->options_.headers && !from->closing_) {
     SendNoResponders(from, message.reply);
   }
 }
 
-bool ServerCore::PublishInternal(const PublishedMessage& message) { return Route(nullptr, message); }
+bool ServerCore::PublishInternal(const PublishedMessage& message, std::string_view route_subject) {
+  return Route(nullptr, message, route_subject.empty() ? message.subject : route_subject);
+}
 
 bool ServerCore::HasInterest(std::string_view subject) {
   const MatchResult& match = sublist_.Match(subject);
   return !match.plain.empty() || !match.queues.empty();
 }
 
-bool ServerCore::Route(Session* from, const PublishedMessage& message) {
+bool ServerCore::Route(Session* from, const PublishedMessage& message, std::string_view route_subject) {
   bool delivered = false;
   {
     // Valid until the next Match/Insert/Remove: expired subscriptions are
     // removed only after this block.
-    const MatchResult& match = sublist_.Match(message.subject);
+    const MatchResult& match = sublist_.Match(route_subject);
     for (Subscription* sub : match.plain) delivered |= Deliver(from, sub, message);
     for (const std::vector<Subscription*>& group : match.queues) {
       const size_t n = group.size();

@@ -28,6 +28,7 @@ std::string InfoLine(const ServerOptions& options, std::string_view server_id,
   j["headers"] = true;
   if (options.auth_required()) j["auth_required"] = true;
   j["max_payload"] = options.max_payload;
+  if (options.jetstream) j["jetstream"] = true;
   j["client_id"] = client_id;
   if (!client_ip.empty()) j["client_ip"] = client_ip;
   return "INFO " + j.dump() + " \r\n";

@@ -2,7 +2,8 @@
 //   INFO {json} \r\n        (a space before CRLF, as nats-server writes it)
 // Fields, in nats-server 2.9's order: server_id, server_name, version,
 // proto, go, host, port, headers, auth_required (only when required),
-// max_payload, client_id, client_ip (only when known). "version" is the
+// max_payload, jetstream (only when streams are served), client_id,
+// client_ip (only when known). "version" is the
 // nats-server version whose client protocol shortbus speaks, because
 // clients gate features on it; "go" names shortbus and its version.
 #ifndef SHORTBUS_SERVER_SERVER_INFO_H_

@@ -44,6 +44,9 @@ struct ServerOptions {
   std::vector<UserPassword> users;
   absl::Duration auth_timeout = absl::Seconds(2);
 
+  // INFO "jetstream": true when the daemon serves streams (server/jetstream.h).
+  bool jetstream = false;
+
   bool auth_required() const { return !auth_token.empty() || !users.empty(); }
 };
 

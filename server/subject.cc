@@ -1,5 +1,7 @@
 #include "server/subject.h"
 
+#include <vector>
+
 #include <string_view>
 
 namespace shortbus::server {
@@ -81,6 +83,43 @@ bool SubjectMatches(std::string_view pattern, std::string_view subject) {
     if (pattern_done || subject_done) return pattern_done && subject_done;
     p = p_end + 1;
     s = s_end + 1;
+  }
+}
+
+namespace {
+
+std::vector<std::string_view> Tokens(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = s.find('.', start);
+    out.push_back(s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+    if (dot == std::string_view::npos) return out;
+    start = dot + 1;
+  }
+}
+
+}  // namespace
+
+bool SubjectsIntersect(std::string_view a, std::string_view b) {
+  const std::vector<std::string_view> x = Tokens(a), y = Tokens(b);
+  for (size_t i = 0;; ++i) {
+    const bool x_end = i == x.size(), y_end = i == y.size();
+    if (x_end || y_end) return x_end && y_end;
+    if (x[i] == ">" || y[i] == ">") return true;  // each has a token here: '>' takes the rest
+    if (x[i] != "*" && y[i] != "*" && x[i] != y[i]) return false;
+  }
+}
+
+bool SubjectIsSubsetOf(std::string_view sub, std::string_view super) {
+  const std::vector<std::string_view> x = Tokens(sub), y = Tokens(super);
+  for (size_t i = 0;; ++i) {
+    if (i == y.size()) return i == x.size();
+    if (y[i] == ">") return i < x.size();
+    if (i == x.size()) return false;
+    if (x[i] == ">") return false;  // sub goes on where super does not
+    if (y[i] == "*") continue;
+    if (x[i] == "*" || x[i] != y[i]) return false;
   }
 }
 

@@ -26,6 +26,12 @@ bool IsValidQueueName(std::string_view queue);
 // against; not used on the hot path.
 bool SubjectMatches(std::string_view pattern, std::string_view subject);
 
+// True when some literal subject matches both patterns (two streams may not
+// capture such a pair).
+bool SubjectsIntersect(std::string_view a, std::string_view b);
+// True when every literal subject `sub` matches is also matched by `super`.
+bool SubjectIsSubsetOf(std::string_view sub, std::string_view super);
+
 }  // namespace shortbus::server
 
 #endif  // SHORTBUS_SERVER_SUBJECT_H_
