@@ -1,6 +1,6 @@
 // Small helpers for the end-to-end tests with the official NATS C client
-// (libnats): owning pointers, connecting, reading a message, waiting for a
-// callback.
+// (libnats): owning pointers (core and JetStream objects), connecting,
+// reading a message, waiting for a callback.
 #ifndef SHORTBUS_TESTS_E2E_NATS_C_UTIL_H_
 #define SHORTBUS_TESTS_E2E_NATS_C_UTIL_H_
 
@@ -20,7 +20,17 @@ struct NatsDeleter {
   void operator()(natsSubscription* p) const { natsSubscription_Destroy(p); }
   void operator()(natsMsg* p) const { natsMsg_Destroy(p); }
   void operator()(natsOptions* p) const { natsOptions_Destroy(p); }
+  void operator()(jsCtx* p) const { jsCtx_Destroy(p); }
+  void operator()(jsPubAck* p) const { jsPubAck_Destroy(p); }
+  void operator()(jsStreamInfo* p) const { jsStreamInfo_Destroy(p); }
+  void operator()(jsStreamInfoList* p) const { jsStreamInfoList_Destroy(p); }
+  void operator()(jsStreamNamesList* p) const { jsStreamNamesList_Destroy(p); }
+  void operator()(jsConsumerInfo* p) const { jsConsumerInfo_Destroy(p); }
+  void operator()(jsConsumerNamesList* p) const { jsConsumerNamesList_Destroy(p); }
+  void operator()(jsMsgMetaData* p) const { jsMsgMetaData_Destroy(p); }
 };
+// A jsCtx must be destroyed before the natsConnection it came from: declare
+// the Owned<jsCtx> after the Owned<natsConnection>.
 template <class T>
 using Owned = std::unique_ptr<T, NatsDeleter>;
 

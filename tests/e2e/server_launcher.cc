@@ -15,6 +15,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -82,6 +83,11 @@ std::string ServerProcess::LogTail() const {
   return log;
 }
 
+bool ServerProcess::jetstream() const {
+  const char* env = std::getenv("E2E_JETSTREAM");
+  return options_.jetstream || (env != nullptr && std::string_view(env) == "1");
+}
+
 std::string ServerProcess::Start() { return StartOn(0); }
 
 std::string ServerProcess::Restart() {
@@ -107,6 +113,8 @@ std::string ServerProcess::StartOn(int port) {
     if (!options_.user.empty()) {
       args.insert(args.end(), {"--user", options_.user, "--pass", options_.password});
     }
+    // The store outlives restarts: it is in the private directory.
+    if (jetstream()) args.insert(args.end(), {"-js", "-sd", (dir / "js").string()});
   } else if (target_.kind == "shortbusd") {
     fs::create_directories(dir / "data");
     fs::remove(dir / "data" / "shortbus.port");
@@ -126,6 +134,7 @@ std::string ServerProcess::StartOn(int port) {
       std::ofstream(config) << nlohmann::json{{"authorization", auth}}.dump(2) << "\n";
       args.insert(args.end(), {"--config", config.string()});
     }
+    args.insert(args.end(), options_.shortbusd_args.begin(), options_.shortbusd_args.end());
   } else {
     return "unknown server kind '" + target_.kind + "' (E2E_SERVER_KIND)";
   }
@@ -207,6 +216,15 @@ int ServerProcess::Stop() {
     }
     std::this_thread::sleep_for(kPoll);
   }
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return status;
+}
+
+int ServerProcess::Kill() {
+  if (pid_ <= 0) return -1;
+  int status = 0;
   ::kill(pid_, SIGKILL);
   ::waitpid(pid_, &status, 0);
   pid_ = -1;

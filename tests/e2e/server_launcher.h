@@ -1,7 +1,8 @@
 // Starts and stops the server under test (nats-server or shortbusd) for the
 // end-to-end tests: loopback only, an ephemeral port, a private temp
 // directory, readiness by connecting (bounded), stop by pid (SIGTERM, then
-// SIGKILL after a bounded wait), restart on the same port.
+// SIGKILL after a bounded wait) or kill (SIGKILL), restart on the same port
+// and the same data directory.
 //
 // The Node tests have the same launcher in node/server.mjs; keep the two in
 // step (arguments, files, time limits).
@@ -12,6 +13,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace shortbus::e2e {
 
@@ -30,6 +32,13 @@ struct ServerOptions {
   // Non-empty user: clients must present this user and password.
   std::string user;
   std::string password;
+  // JetStream on: nats-server gets `-js -sd DIR/js`; shortbusd needs
+  // nothing (streams are always on, stored under its --data directory).
+  // Also on when the environment has E2E_JETSTREAM=1.
+  bool jetstream = false;
+  // Appended to shortbusd's arguments (e.g. "--sync=always"); nats-server
+  // ignores them.
+  std::vector<std::string> shortbusd_args;
 
   static ServerOptions Token(std::string token) {
     ServerOptions o;
@@ -54,11 +63,15 @@ class ServerProcess {
   // Starts on an ephemeral port and waits until it accepts connections.
   // Returns "" on success, else what went wrong (with the server's log).
   std::string Start();
-  // Stops (if running), then starts again on the same port.
+  // Stops (if running), then starts again on the same port and the same
+  // data directory (streams and consumers persist).
   std::string Restart();
   // SIGTERM, up to 10 s for it to exit, then SIGKILL. Returns the wait
   // status, or -1 when nothing was running.
   int Stop();
+  // SIGKILL at once (a crash: nothing is flushed), then waits for it.
+  // Returns the wait status, or -1 when nothing was running.
+  int Kill();
 
   bool running() const { return pid_ > 0; }
   int port() const { return port_; }
@@ -66,6 +79,9 @@ class ServerProcess {
   std::string url() const;
   // The last lines of the server's standard output and error.
   std::string LogTail() const;
+  const Target& target() const { return target_; }
+  // Whether JetStream is on (the option or E2E_JETSTREAM=1).
+  bool jetstream() const;
 
  private:
   std::string StartOn(int port);
