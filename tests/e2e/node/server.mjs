@@ -5,7 +5,10 @@
 // a bounded wait), restart on the same port.
 //
 // The target comes from the environment: E2E_SERVER_KIND ("nats-server" or
-// "shortbusd") and E2E_SERVER_BIN (its path), set by ../meson.build.
+// "shortbusd") and E2E_SERVER_BIN (its path), set by ../meson.build;
+// E2E_JETSTREAM=1 turns JetStream on (nats-server: -js with its store in
+// <dir>/js; shortbusd: always on, its store is --data <dir>/data). Restarts
+// keep the private directory, so what was stored is still there.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -47,7 +50,9 @@ function readOr(file, fallback) {
 }
 
 export class ServerProcess {
-  // options: { token } or { user, password } or {}.
+  // options: { token } or { user, password } or {}, and optionally
+  //   jetstream: boolean (default: E2E_JETSTREAM === "1"),
+  //   shortbusdArgs: extra arguments for shortbusd only (e.g. "--sync=always").
   constructor(options = {}) {
     this.target = target();
     this.options = options;
@@ -55,6 +60,8 @@ export class ServerProcess {
     this.port = 0;
     this.child = null;
   }
+
+  get jetstream() { return this.options.jetstream ?? process.env.E2E_JETSTREAM === "1"; }
 
   get url() { return `nats://127.0.0.1:${this.port}`; }
 
@@ -84,6 +91,7 @@ export class ServerProcess {
         "--ports_file_dir", this.dir];
       if (o.token) args.push("--auth", o.token);
       if (o.user) args.push("--user", o.user, "--pass", o.password);
+      if (this.jetstream) args.push("-js", "-sd", path.join(this.dir, "js"));
       return args;
     }
     if (kind === "shortbusd") {
@@ -101,6 +109,7 @@ export class ServerProcess {
         fs.writeFileSync(config, JSON.stringify({ authorization }, null, 2) + "\n");
         args.push("--config", config);
       }
+      args.push(...(o.shortbusdArgs ?? []));
       return args;
     }
     throw new Error(`unknown server kind '${kind}' (E2E_SERVER_KIND)`);
@@ -168,6 +177,16 @@ export class ServerProcess {
       status = await child.exited;
     }
     return status;
+  }
+
+  // SIGKILL, as a crash would end it; resolves to the exit status. The data
+  // directory stays for restart().
+  async kill() {
+    const child = this.child;
+    if (!child) return null;
+    this.child = null;
+    if (!child.status) child.kill("SIGKILL");
+    return child.exited;
   }
 
   async close() {
