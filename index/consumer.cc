@@ -90,6 +90,11 @@ absl::Status Consumer::PositionReader() {
   return stream_->Seek(reader_.get(), state_.delivered_stream_seq + 1);
 }
 
+bool Consumer::Finished(uint64_t seq, std::string_view subject) const {
+  if (!AnyFilterMatches(config_.filter_subjects, subject)) return true;
+  return seq <= state_.delivered_stream_seq && !state_.pending.Contains(seq);
+}
+
 bool Consumer::Wanted(const engine::Record& rec) const {
   if (stream_->IsDeleted(rec.sequence)) return false;
   if (!AnyFilterMatches(config_.filter_subjects, rec.subject)) return false;

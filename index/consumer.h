@@ -91,6 +91,15 @@ class Consumer {
   absl::Status Commit(bool sync);
   bool dirty() const { return dirty_; }
 
+  // Whether the consumer is done with message `seq` on `subject`: its
+  // filter does not want it, or it was delivered and is no longer pending
+  // (acknowledged, terminated, given up, or ack policy none). Interest
+  // retention removes a message once every consumer is done with it.
+  bool Finished(uint64_t seq, std::string_view subject) const;
+  uint64_t delivered_stream_seq() const { return state_.delivered_stream_seq; }
+  uint64_t delivered_consumer_seq() const { return state_.delivered_consumer_seq; }
+  size_t num_ack_pending() const { return state_.pending.size(); }
+
   // Earliest ack deadline of a pending message (INT64_MAX: none), for the
   // server's redelivery timer.
   int64_t next_deadline() const { return next_deadline_; }

@@ -30,6 +30,7 @@ class PendingSet {
   // REQUIRES: m.stream_seq greater than any added before.
   void Add(const PendingMessage& m);
   PendingMessage* Find(uint64_t stream_seq);
+  bool Contains(uint64_t stream_seq) const { return IndexOf(stream_seq) != v_.size(); }
   bool Remove(uint64_t stream_seq);
   // Removes every message with stream_seq <= `seq`; returns how many.
   size_t RemoveUpTo(uint64_t seq);
