@@ -261,9 +261,16 @@ void JetStream::AfterAppend(Stream* s, uint64_t seq, std::string_view subject) {
     for (const auto& [name, c] : s->consumers) {
       wanted = wanted || index::AnyFilterMatches(c->config.base.filter_subjects, subject);
     }
-    if (!wanted) (void)s->stored->DeleteMessages(absl::MakeConstSpan(&seq, 1), false);
+    if (!wanted) (void)s->stored->DeleteMessages(absl::MakeConstSpan(&seq, 1), false);  // no consumer counts it
   }
-  for (auto& [name, c] : s->consumers) Deliver(c.get());
+  for (auto& [name, c] : s->consumers) {
+    if (c->num_pending_known && index::AnyFilterMatches(c->config.base.filter_subjects, subject)) ++c->num_pending;
+    Deliver(c.get());
+  }
+}
+
+void JetStream::ForgetPendingCounts(Stream* s) {
+  for (auto& [name, c] : s->consumers) c->num_pending_known = false;
 }
 
 // max_msgs_per_subject: the sequences of each subject, oldest first, built
@@ -296,7 +303,10 @@ void JetStream::EnforcePerSubject(Stream* s, uint64_t seq, std::string_view subj
     doomed.push_back(it->second.front());
     it->second.pop_front();
   }
-  if (!doomed.empty()) (void)s->stored->DeleteMessages(doomed, false);
+  if (!doomed.empty()) {
+    (void)s->stored->DeleteMessages(doomed, false);
+    ForgetPendingCounts(s);
+  }
 }
 
 void JetStream::SendPubAck(std::string_view reply, std::string_view stream, uint64_t seq, bool duplicate) {

@@ -84,6 +84,8 @@ class JetStream : public PublishObserver {
   void OnDurable(uint64_t stream_id, uint64_t seq);
   void AfterAppend(Stream* s, uint64_t seq, std::string_view subject);
   void EnforcePerSubject(Stream* s, uint64_t seq, std::string_view subject);
+  // After deletions and purges: consumers count their pending anew.
+  void ForgetPendingCounts(Stream* s);
 
   // ---- API (jetstream_api.cc) ----
   void HandleApi(std::string_view api, const PublishedMessage& m);

@@ -388,6 +388,7 @@ std::string JetStream::StreamPurge(std::string_view type, Stream* s, std::string
     purged = *n;
   }
   s->per_subject_loaded = false;
+  ForgetPendingCounts(s);
   out["success"] = true;
   out["purged"] = purged;
   return out.dump();
@@ -507,6 +508,7 @@ std::string JetStream::MsgDelete(std::string_view type, Stream* s, std::string_v
   if (s->per_subject_loaded) {
     for (auto& [subject, q] : s->per_subject) std::erase(q, seq);
   }
+  ForgetPendingCounts(s);
   OrderedJson out;
   out["type"] = std::string(type);
   out["success"] = true;

@@ -158,9 +158,16 @@ void JetStream::Deliver(Consumer* c) {
 
 bool JetStream::SendOne(Consumer* c, std::string_view to, const index::Delivery& d) {
   const engine::Record& rec = d.record;
+  if (!c->num_pending_known) {
+    absl::StatusOr<index::ConsumerInfo> info = c->consumer->Info();  // already past this message
+    c->num_pending = info.ok() ? info->num_pending : d.num_pending;
+    c->num_pending_known = info.ok();
+  } else if (d.deliveries == 1 && c->num_pending > 0) {
+    --c->num_pending;
+  }
   reply_buf_.clear();
   absl::StrAppend(&reply_buf_, "$JS.ACK.", c->stream->config.base.name, ".", c->config.base.name, ".",
-                  d.deliveries, ".", rec.sequence, ".", d.consumer_seq, ".", rec.timestamp_ns, ".", d.num_pending);
+                  d.deliveries, ".", rec.sequence, ".", d.consumer_seq, ".", rec.timestamp_ns, ".", c->num_pending);
   PublishedMessage m;
   m.subject = rec.subject;
   m.reply = reply_buf_;
@@ -307,6 +314,7 @@ void JetStream::CommitDirty() {
     if (s->to_delete.empty()) continue;
     (void)s->stored->DeleteMessages(s->to_delete, false);
     s->to_delete.clear();
+    ForgetPendingCounts(s.get());
   }
   for (Consumer* c : dirty_) {
     c->dirty = false;

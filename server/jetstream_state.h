@@ -47,6 +47,11 @@ struct JetStream::Consumer {
   uint64_t bytes_since_fc = 0;
   std::string fc_subject;    // outstanding flow control request; empty: none
   int64_t next_push_heartbeat_ns = 0;
+  // Matching messages not yet delivered, exact: taken from Info() when
+  // unknown (start, after deletions and purges), then kept by counting
+  // appends that match and first deliveries. The ack subject carries it.
+  uint64_t num_pending = 0;
+  bool num_pending_known = false;
   uint64_t last_stream_seq = 0;    // of the last delivery (heartbeat headers)
   uint64_t last_consumer_seq = 0;
   bool push() const { return !config.base.deliver_subject.empty(); }

@@ -100,6 +100,10 @@ class ServerCore {
   // for the server's own messages. Returns whether a subscription took it.
   bool Route(Session* from, const PublishedMessage& message, std::string_view route_subject);
   void Publish(Session* from, const PublishedMessage& message);
+  // A publish the router may not take (wildcards in a non-pedantic
+  // client's subject): only the observer sees it; 'no responders' when it
+  // does not answer.
+  void ObserveOnly(Session* from, const PublishedMessage& message);
   // Delivers to one subscription; false when it cannot take the message.
   bool Deliver(Session* from, Subscription* sub, const PublishedMessage& message);
   void SendNoResponders(Session* from, std::string_view reply);

@@ -16,6 +16,14 @@ void ServerCore::Publish(Session* from, const PublishedMessage& message) {
   }
 }
 
+void ServerCore::ObserveOnly(Session* from, const PublishedMessage& message) {
+  const bool answered = observer_ != nullptr && observer_->OnPublish(message);
+  if (!answered && !message.reply.empty() && from->options_.no_responders && from->options_.headers &&
+      !from->closing_) {
+    SendNoResponders(from, message.reply);
+  }
+}
+
 bool ServerCore::PublishInternal(const PublishedMessage& message, std::string_view route_subject) {
   return Route(nullptr, message, route_subject.empty() ? message.subject : route_subject);
 }

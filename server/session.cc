@@ -116,18 +116,28 @@ void Session::HandlePub(const Frame& frame) {
   const std::string_view subject = frame.args[0];
   if (!IsValidPublishSubject(subject)) {
     if (options_.pedantic) Send(kErrInvalidPublishSubject);
-    return SendOkIfVerbose();
+    SendOkIfVerbose();
+    // Not pedantic, and wildcards are the only fault: the JetStream API
+    // takes such subjects ($JS.API.CONSUMER.CREATE.<s>.<c>.<filter>, as the
+    // Node client sends them). They are never routed to subscriptions
+    // (docs/protocol.md, "Differences from nats-server").
+    if (!options_.pedantic && IsValidSubscribeSubject(subject)) core_->ObserveOnly(this, MakePublished(frame));
+    return;
   }
   // +OK goes before any delivery, also to the publisher itself (nats-server).
   SendOkIfVerbose();
+  core_->Publish(this, MakePublished(frame));
+}
+
+PublishedMessage Session::MakePublished(const Frame& frame) const {
   PublishedMessage m;
   m.publisher = id_;
-  m.subject = subject;
+  m.subject = frame.args[0];
   if (frame.argc == 2) m.reply = frame.args[1];
   m.headers = frame.headers;
   m.payload = frame.payload;
-  m.has_headers = has_headers;
-  core_->Publish(this, m);
+  m.has_headers = frame.verb == kVerbHpub;
+  return m;
 }
 
 void Session::HandleSub(const Frame& frame) {

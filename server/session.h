@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "server/client_options.h"
 #include "server/parser.h"
+#include "server/publish_observer.h"
 #include "server/subscription.h"
 #include "server/transport.h"
 
@@ -67,6 +68,7 @@ class Session final : public ParserHandler {
 
   void HandleConnect(std::string_view json);
   void HandlePub(const Frame& frame);
+  PublishedMessage MakePublished(const Frame& frame) const;
   void HandleSub(const Frame& frame);
   void HandleUnsub(const Frame& frame);
   void SendOkIfVerbose();
