@@ -111,7 +111,7 @@ absl::Status Daemon::Listen(const ServerOptions& base) {
                    listening_.back().c_str());
     }
   }
-  core_ = std::make_unique<ServerCore>(std::move(options), transport_.get());
+  core_ = std::make_unique<ServerCore>(std::move(options), transport_.get(), &human_verbs_);
   transport_->set_core(core_.get());
   js_host_ = std::make_unique<LoopJsHost>(loop_.get());
   JsDefaults defaults;
@@ -120,6 +120,7 @@ absl::Status Daemon::Listen(const ServerOptions& base) {
   jetstream_ = std::make_unique<JetStream>(store_.get(), core_.get(), js_host_.get(), defaults);
   if (absl::Status s = jetstream_->Start(); !s.ok()) return s;
   core_->SetPublishObserver(jetstream_.get());
+  human_verbs_.set_jetstream(jetstream_.get());
   return absl::OkStatus();
 }
 

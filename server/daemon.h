@@ -22,6 +22,7 @@
 #include "server/daemon_flags.h"
 #include "index/store.h"
 #include "server/data_dir.h"
+#include "server/human_verbs.h"
 #include "server/jetstream.h"
 #include "server/js_host.h"
 #include "server/loop_transport.h"
@@ -66,6 +67,7 @@ class Daemon {
   // Destroyed loop first (it delivers OnClose to the transport, which tells
   // the core), then the core, then the transport.
   std::unique_ptr<LoopTransport> transport_;
+  HumanVerbs human_verbs_;  // the core's verb extension: outlives it
   std::unique_ptr<ServerCore> core_;
   std::unique_ptr<JsHost> js_host_;
   std::unique_ptr<JetStream> jetstream_;  // destroyed before the core and the store

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -71,6 +72,19 @@ class JetStream : public PublishObserver {
   std::string ConsumerInfoJson(const std::string& stream, const std::string& consumer);
   // Creates a stream from a STREAM.CREATE body; the response JSON.
   std::string CreateStreamJson(const std::string& name, std::string_view body);
+  // Where a read of stored messages starts: a sequence, else a time
+  // (since_ns > 0), else the last `last_n` matching messages.
+  struct ReadStart {
+    uint64_t seq = 0;
+    int64_t since_ns = 0;
+    uint64_t last_n = 0;
+  };
+  // Calls fn for each stored message of `stream` from `start` whose subject
+  // matches `filter` (empty: all), at most `limit`, until fn returns false;
+  // returns the sequence a continuation would start from. NotFound for no
+  // such stream.
+  absl::StatusOr<uint64_t> ReadStored(const std::string& stream, const ReadStart& start, const std::string& filter,
+                                      uint64_t limit, const std::function<bool(const engine::Record&)>& fn);
 
  private:
   struct Stream;

@@ -304,6 +304,51 @@ std::string JetStream::ConsumerInfoJson(const std::string& stream, const std::st
   return ConsumerInfo(type, c);
 }
 
+absl::StatusOr<uint64_t> JetStream::ReadStored(const std::string& stream, const ReadStart& start,
+                                               const std::string& filter, uint64_t limit,
+                                               const std::function<bool(const engine::Record&)>& fn) {
+  Stream* s = FindStream(stream);
+  if (s == nullptr) return absl::NotFoundError(absl::StrCat("stream not found: ", stream));
+  engine::Log& log = s->stored->log();
+  const uint64_t first = log.first_seq(), last = log.last_seq();
+  if (last < first) return last + 1;
+  engine::Reader* r = s->reader.get();
+  engine::Record rec;
+  auto wanted = [&](const engine::Record& m) {
+    return !s->stored->IsDeleted(m.sequence) && (filter.empty() || SubjectMatches(filter, m.subject));
+  };
+  uint64_t from = std::max(start.seq, first);
+  if (start.seq == 0 && start.since_ns > 0) {
+    if (absl::Status st = s->stored->SeekTime(r, start.since_ns); !st.ok()) return st;
+    absl::Status st = r->Next(&rec);
+    if (!st.ok()) return last + 1;  // nothing that recent
+    from = rec.sequence;
+  } else if (start.seq == 0 && start.last_n > 0) {
+    // The last N matching: one pass keeping the newest N sequences.
+    std::deque<uint64_t> newest;
+    if (absl::Status st = s->stored->Seek(r, first); !st.ok()) return st;
+    while (r->Next(&rec).ok()) {
+      if (!wanted(rec)) continue;
+      newest.push_back(rec.sequence);
+      if (newest.size() > start.last_n) newest.pop_front();
+    }
+    if (newest.empty()) return last + 1;
+    from = newest.front();
+  }
+  if (from > last) return from;
+  if (absl::Status st = s->stored->Seek(r, from); !st.ok()) return st;
+  uint64_t sent = 0, next = from;
+  while (limit == 0 || sent < limit) {
+    absl::Status st = r->Next(&rec);
+    if (!st.ok()) break;
+    next = rec.sequence + 1;
+    if (!wanted(rec)) continue;
+    ++sent;
+    if (!fn(rec)) break;
+  }
+  return next;
+}
+
 std::vector<std::string> JetStream::StreamNames() const {
   std::vector<std::string> names;
   for (const auto& [name, s] : streams_) names.push_back(name);

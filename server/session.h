@@ -44,6 +44,11 @@ class Session final : public ParserHandler {
   // Closed by the core or the peer; no more input is read or delivered.
   bool closing() const { return closing_; }
   size_t subscription_count() const { return subs_.size(); }
+  // The subscription with client id `sid`; null when none.
+  const Subscription* FindSubscription(std::string_view sid) const {
+    auto it = subs_.find(sid);
+    return it == subs_.end() ? nullptr : it->second.get();
+  }
 
   // Parses bytes from the client; `data` need only live during the call.
   void Feed(const char* data, size_t n) { parser_.Feed(data, n); }
