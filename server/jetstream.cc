@@ -296,6 +296,7 @@ void JetStream::EnforcePerSubject(Stream* s, uint64_t seq, std::string_view subj
     }
     s->per_subject_loaded = true;
   }
+  const bool doomed_by_build = !doomed.empty();
   auto it = s->per_subject.find(Av(subject));
   if (it == s->per_subject.end()) it = s->per_subject.emplace(std::string(subject), std::deque<uint64_t>()).first;
   it->second.push_back(seq);
@@ -303,9 +304,19 @@ void JetStream::EnforcePerSubject(Stream* s, uint64_t seq, std::string_view subj
     doomed.push_back(it->second.front());
     it->second.pop_front();
   }
-  if (!doomed.empty()) {
-    (void)s->stored->DeleteMessages(doomed, false);
-    ForgetPendingCounts(s);
+  if (doomed.empty()) return;
+  (void)s->stored->DeleteMessages(doomed, false);
+  if (doomed_by_build) {
+    ForgetPendingCounts(s);  // the first build found other subjects over the limit: count anew
+    return;
+  }
+  // The doomed messages are of `subject`: a consumer that has not passed
+  // one yet will not deliver it.
+  for (auto& [name, c] : s->consumers) {
+    if (!c->num_pending_known || !index::AnyFilterMatches(c->config.base.filter_subjects, subject)) continue;
+    for (uint64_t d : doomed) {
+      if (d > c->consumer->delivered_stream_seq() && c->num_pending > 0) --c->num_pending;
+    }
   }
 }
 

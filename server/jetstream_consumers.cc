@@ -312,9 +312,10 @@ void JetStream::CommitDirty() {
   commit_posted_ = false;
   for (auto& [name, s] : streams_) {
     if (s->to_delete.empty()) continue;
+    // Acknowledged messages: delivered already, so no consumer's count of
+    // undelivered messages changes.
     (void)s->stored->DeleteMessages(s->to_delete, false);
     s->to_delete.clear();
-    ForgetPendingCounts(s.get());
   }
   for (Consumer* c : dirty_) {
     c->dirty = false;
