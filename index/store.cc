@@ -275,6 +275,11 @@ void StoredStream::SetDurableCallback(std::function<void(uint64_t)> cb) {
   durable_cb_ = std::move(cb);
 }
 
+void StoredStream::SetLogDurableCallback(std::function<void(uint64_t)> cb) {
+  std::lock_guard<std::mutex> l(cb_mu_);
+  log_durable_cb_ = std::move(cb);
+}
+
 absl::Status StoredStream::CatchUp(uint64_t durable_seq) {
   std::lock_guard<std::mutex> l(index_mu_);
   if (sync_owed_) {
@@ -329,6 +334,12 @@ absl::Status StoredStream::CatchUp(uint64_t durable_seq) {
 
 void StoredStream::IndexOnDurable() {
   log_->SetDurableCallback([this](uint64_t durable) {
+    std::function<void(uint64_t)> cb;
+    {
+      std::lock_guard<std::mutex> cl(cb_mu_);
+      cb = log_durable_cb_;
+    }
+    if (cb) cb(durable);
     if (absl::Status s = CatchUp(durable); !s.ok()) {
       Report(absl::StrCat("indexing failed (seeks fall back to scans): ", s.message()));
     }

@@ -124,6 +124,11 @@ class StoredStream {
   // Called after each index commit with the new indexed_seq (background
   // thread). Set before appending.
   void SetDurableCallback(std::function<void(uint64_t)> cb);
+  // Called after each sync of the log with its new durable sequence, before
+  // that part is indexed (background thread): the messages are safe on
+  // disk (an index commit lost with them is redone from the log at open).
+  // Must be quick. Set before appending.
+  void SetLogDurableCallback(std::function<void(uint64_t)> cb);
 
  private:
   friend class Store;
@@ -149,6 +154,7 @@ class StoredStream {
   bool sync_owed_ = false;  // under index_mu_: committed, environment sync failed
   std::mutex cb_mu_;
   std::function<void(uint64_t)> durable_cb_;
+  std::function<void(uint64_t)> log_durable_cb_;  // under cb_mu_
   absl::flat_hash_map<std::string, uint64_t> last_by_subject_;  // writer thread, once tracked
   bool subjects_tracked_ = false;                                // writer thread
   std::unique_ptr<DeletedSet> deleted_;                          // writer thread

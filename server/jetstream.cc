@@ -12,7 +12,12 @@
 namespace shortbus::server {
 
 JetStream::JetStream(index::Store* store, ServerCore* core, JsHost* host, JsDefaults defaults)
-    : store_(store), core_(core), host_(host), defaults_(defaults) {}
+    : store_(store), core_(core), host_(host), defaults_(defaults) {
+  // Room for the longest acknowledgement and ack subject, so that they
+  // never grow on the message path.
+  buf_.reserve(256);
+  reply_buf_.reserve(256);
+}
 
 JetStream::~JetStream() { Stop(); }
 
@@ -30,7 +35,7 @@ void JetStream::Stop() {
   CommitDirty();
   stopped_ = true;
   for (auto& [name, s] : streams_) {
-    s->stored->SetDurableCallback(nullptr);
+    s->stored->SetLogDurableCallback(nullptr);
     for (auto& [cname, c] : s->consumers) {
       if (c->timer != 0) host_->CancelTimer(c->timer);
       c->timer = 0;
@@ -53,7 +58,9 @@ absl::Status JetStream::Adopt(index::StoredStream* stored) {
   IndexCapture(raw);
   LoadDedup(raw);
   const uint64_t id = raw->id;
-  stored->SetDurableCallback([this, id](uint64_t seq) { host_->Post([this, id, seq] { OnDurable(id, seq); }); });
+  // Acknowledgements owed under sync=always go out once the log is synced
+  // (docs/jetstream.md, "When the acknowledgement is sent").
+  stored->SetLogDurableCallback([this, id](uint64_t seq) { host_->Post([this, id, seq] { OnDurable(id, seq); }); });
   for (const std::string& cname : stored->ConsumerNames()) {
     if (index::Consumer* ic = stored->FindConsumer(cname)) AdoptConsumer(raw, ic);
   }
@@ -241,7 +248,7 @@ void JetStream::Capture(Stream* s, const PublishedMessage& m) {
   }
   s->last_msg_id.assign(msg_id.data(), msg_id.size());
   if (!reply.empty()) {
-    if (cfg.sync == engine::SyncMode::kAlways && s->stored->indexed_seq() < *seq) {
+    if (cfg.sync == engine::SyncMode::kAlways && s->stored->log().durable_seq() < *seq) {
       if (s->owed.empty()) s->reply_arena.clear();
       s->owed.push_back({*seq, static_cast<uint32_t>(s->reply_arena.size()), static_cast<uint32_t>(reply.size()), false});
       s->reply_arena.append(reply.data(), reply.size());

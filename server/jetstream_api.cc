@@ -363,7 +363,7 @@ std::string JetStream::StreamDelete(std::string_view type, const std::string& na
     std::erase(dirty_, c.get());
   }
   UnindexCapture(s);
-  s->stored->SetDurableCallback(nullptr);
+  s->stored->SetLogDurableCallback(nullptr);
   streams_by_id_.erase(s->id);
   s->reader.reset();
   std::unique_ptr<Stream> doomed = std::move(streams_[name]);

@@ -112,6 +112,12 @@ void JetStream::Deliver(Consumer* c) {
     while (!c->waiting.empty()) {
       PullRequest& r = c->waiting.front();
       if (r.deadline_ns != 0 && r.deadline_ns <= now) break;  // the timer ends it
+      if (!core_->HasInterest(r.reply)) {
+        // The requester went away (or unsubscribed its inbox): what would
+        // go to it would wait out ack_wait for nothing.
+        c->waiting.pop_front();
+        continue;
+      }
       absl::StatusOr<bool> got = c->consumer->Next(now, &d);
       if (!got.ok() || !*got) {
         // Nothing to deliver now. A no_wait request ends: 404 when it got
@@ -352,18 +358,17 @@ void JetStream::ArmTimer(Consumer* c) {
     at = std::min(at, c->last_active_ns + c->config.inactive_threshold_ns);
   }
   if (at == INT64_MAX) return;
-  if (c->timer != 0 && c->timer_at == at) return;
+  // A timer that fires no later than needed stays: when it fires,
+  // OnConsumerTimer finds what is due and arms the next one. (Re-arming on
+  // every delivery would churn the timer queue per message.)
+  if (c->timer != 0 && c->timer_at <= at) return;
   if (c->timer != 0) host_->CancelTimer(c->timer);
   c->timer_at = at;
-  const uint64_t sid = c->stream->id;
-  std::string name = c->config.base.name;
-  c->timer = host_->AddTimer(absl::Nanoseconds(std::max<int64_t>(0, at - now)), [this, sid, name] {
-    auto it = streams_by_id_.find(sid);
-    if (it == streams_by_id_.end()) return;
-    if (Consumer* c = FindConsumer(it->second, name)) {
-      c->timer = 0;
-      OnConsumerTimer(c);
-    }
+  // Every path that destroys a Consumer cancels its timer first
+  // (DropConsumer, stream deletion, Stop), so `c` is alive when it fires.
+  c->timer = host_->AddTimer(absl::Nanoseconds(std::max<int64_t>(0, at - now)), [this, c] {
+    c->timer = 0;
+    OnConsumerTimer(c);
   });
 }
 

@@ -259,6 +259,30 @@ TEST(Store, DurableCallbackComesAfterTheIndexCommit) {
   EXPECT_GE(s->indexed_seq(), last);
 }
 
+TEST(Store, LogDurableCallbackComesAfterTheLogSyncBeforeIndexing) {
+  Fixture f;
+  auto store = f.Open();
+  StoredStream* s = *store->CreateStream(Config("L", engine::SyncMode::kAlways));
+  std::atomic<uint64_t> log_seen{0}, index_seen{0};
+  std::atomic<bool> log_was_not_durable{false}, index_ran_first{false};
+  s->SetLogDurableCallback([&](uint64_t seq) {
+    if (s->log().durable_seq() < seq) log_was_not_durable = true;
+    log_seen = seq;
+  });
+  s->SetDurableCallback([&](uint64_t seq) {
+    if (log_seen.load() < seq) index_ran_first = true;
+    index_seen = seq;
+  });
+  uint64_t last = 0;
+  for (int i = 0; i < 500; ++i) last = *s->Append({"L.x", "", "m", 0});
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (index_seen.load() < last && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_EQ(log_seen.load(), last);
+  EXPECT_EQ(index_seen.load(), last);
+  EXPECT_FALSE(log_was_not_durable.load());
+  EXPECT_FALSE(index_ran_first.load());
+}
+
 TEST(Store, RetentionPrunesTheIndexWithTheSameCommit) {
   Fixture f;
   auto store = f.Open();
