@@ -2,15 +2,18 @@
 # Runs the engine and index benchmarks and the server comparison, and prints
 # their ratios (docs/benchmarks.md).
 #
-# usage: bench/run.sh BUILD_DIR [--write-doc] [--only=engine|index|server] [flags...]
+# usage: bench/run.sh BUILD_DIR [--write-doc] [--only=engine|index|server|streams] [flags...]
 #   --write-doc   also rewrite the results sections of docs/benchmarks.md (only
 #                 the sections of the parts that ran)
-#   --only=X      run only engine_bench, only index_bench, or only the server
+#   --only=X      run only engine_bench, only index_bench, only the server
 #                 comparison (bench/server_compare.sh: shortbusd vs
-#                 nats-server; without --only it runs when nats-server is
-#                 installed)
+#                 nats-server), or only the streams comparison
+#                 (bench/streams_compare.sh: shortbusd vs nats-server -js and
+#                 redis-server streams); without --only both comparisons run
+#                 when nats-server is installed
 #   e.g. bench/run.sh build --benchmark_filter='Append/128'   (flags go to both binaries)
 #        bench/run.sh build --only=server --reps=5   (flags go to server_compare.sh)
+#        bench/run.sh build --only=streams --reps=3  (flags go to streams_compare.sh)
 #
 # Streams and probe files go to $SHORTBUS_BENCH_DIR (default BUILD_DIR/bench-data,
 # so on the file system of the build directory) and are removed afterwards.
@@ -28,16 +31,16 @@ args=()
 for a in "$@"; do
   case "$a" in
     --write-doc) write_doc=1 ;;
-    --only=engine|--only=index|--only=server) only=${a#--only=} ;;
-    --only=*) echo "run.sh: --only takes engine, index or server" >&2; exit 2 ;;
+    --only=engine|--only=index|--only=server|--only=streams) only=${a#--only=} ;;
+    --only=*) echo "run.sh: --only takes engine, index, server or streams" >&2; exit 2 ;;
     *) args+=("$a") ;;
   esac
 done
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 [ -f "$build/build.ninja" ] || { echo "run.sh: $build is not a configured build directory (meson setup $build)" >&2; exit 1; }
-if [ "$only" = server ]; then
-  exec "$here/server_compare.sh" "$build" $([ "$write_doc" = 1 ] && echo --write-doc) \
+if [ "$only" = server ] || [ "$only" = streams ]; then
+  exec "$here/${only}_compare.sh" "$build" $([ "$write_doc" = 1 ] && echo --write-doc) \
     ${args[@]+"${args[@]}"}
 fi
 targets=()
@@ -84,7 +87,9 @@ if [ "$only" = all ]; then
   if command -v nats-server >/dev/null; then
     echo
     "$here/server_compare.sh" "$build" $([ "$write_doc" = 1 ] && echo --write-doc)
+    echo
+    "$here/streams_compare.sh" "$build" $([ "$write_doc" = 1 ] && echo --write-doc)
   else
-    echo "run.sh: nats-server is not installed: no server comparison" >&2
+    echo "run.sh: nats-server is not installed: no server or streams comparison" >&2
   fi
 fi

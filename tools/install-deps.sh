@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev
   libnats-dev nats-server gnuplot-nox
+  redis-server redis-tools
 )
 
 missing=()

@@ -130,21 +130,22 @@ void Conn::Close() {
   fd_ = -1;
 }
 
-void Conn::SendConnect(const char* name) {
+void Conn::SendConnect(const char* name, bool headers) {
+  const char* h = headers ? "true" : "false";
   std::string connect =
       std::string("CONNECT {\"verbose\":false,\"pedantic\":false,\"tls_required\":false,"
                   "\"name\":\"") + name +
       "\",\"lang\":\"shortbus-load\",\"version\":\"0.1.0\",\"protocol\":1,"
-      "\"echo\":false,\"headers\":false,\"no_responders\":false}\r\nPING\r\n";
+      "\"echo\":false,\"headers\":" + h + ",\"no_responders\":" + h + "}\r\nPING\r\n";
   Write(connect);
   Flush();
 }
 
-void Conn::Handshake(const char* name) {
+void Conn::Handshake(const char* name, bool headers) {
   Frame f;
   if (!Next(&f)) Die(name_ + ": closed before INFO");
   if (f.kind != Frame::kInfo) Die(name_ + ": expected INFO, got: " + std::string(f.line));
-  SendConnect(name);
+  SendConnect(name, headers);
   if (!WaitPong()) Die(name_ + ": closed during the handshake");
 }
 
@@ -271,8 +272,9 @@ bool Conn::Next(Frame* f) {
       std::string_view t[6];
       int n = Split(line.substr(hmsg ? 5 : 4), t, 6);
       int fixed = hmsg ? 4 : 3;  // tokens without reply
-      size_t size = 0;
-      if ((n != fixed && n != fixed + 1) || !ParseSize(t[n - 1], &size)) {
+      size_t size = 0, hdr = 0;
+      if ((n != fixed && n != fixed + 1) || !ParseSize(t[n - 1], &size) ||
+          (hmsg && (!ParseSize(t[n - 2], &hdr) || hdr > size))) {
         Die(name_ + ": bad message line: " + std::string(line));
       }
       size_t need = line_len + size + 2;
@@ -284,7 +286,8 @@ bool Conn::Next(Frame* f) {
       f->subject = t[0];
       f->sid = t[1];
       f->reply = n == fixed + 1 ? t[2] : std::string_view();
-      f->payload = std::string_view(b + line_len, size);
+      f->headers = std::string_view(b + line_len, hdr);
+      f->payload = std::string_view(b + line_len + hdr, size - hdr);
       rpos_ += need;
       return true;
     }

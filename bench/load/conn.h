@@ -50,6 +50,9 @@ struct Frame {
   Kind kind = kOther;
   std::string_view line;  // the control line without CRLF
   std::string_view subject, sid, reply, payload;  // kMsg (and HMSG)
+  // HMSG only: the header block ("NATS/1.0[ status text]\r\n...\r\n\r\n");
+  // payload is then what follows it.
+  std::string_view headers;
 };
 
 class Conn {
@@ -62,10 +65,12 @@ class Conn {
   Conn& operator=(Conn&& other) noexcept;
   ~Conn();
 
-  // Reads INFO, sends CONNECT and PING, and waits for the PONG.
-  void Handshake(const char* name);
+  // Reads INFO, sends CONNECT and PING, and waits for the PONG. With
+  // `headers`, CONNECT asks for headers and no-responders statuses (what
+  // JetStream clients send); without, for neither.
+  void Handshake(const char* name, bool headers = false);
   // Sends CONNECT and PING without waiting (for pipelined handshakes).
-  void SendConnect(const char* name);
+  void SendConnect(const char* name, bool headers = false);
   // Flushes, sends PING and reads until its PONG (answering server PINGs,
   // skipping messages). False on end of stream.
   bool PingPong();

@@ -21,6 +21,12 @@
 //   sink     a trivial server for calibration: --listen URL [--port-file F];
 //            answers PING, discards everything, and floods --msgs MSG frames
 //            of --size bytes to each connection that subscribes
+//   jspub    acknowledged publish into a fresh stream (--stream NAME),
+//            --inflight unacknowledged (1 = synchronous; --server2 pairs
+//            two servers); see bench/load/jetstream.h
+//   jsfetch  a stream filled with --msgs, drained by a durable pull
+//            consumer in --batch sized pulls, --ack explicit|none
+//            (both: --max-seconds S publishes for S seconds at most)
 // Options: --label NAME (copied into the JSON), --json (one JSON object on
 // stdout instead of the human line), --timeout SECONDS (a read that waits
 // longer fails, default 30), --subject S (default bench.load).
@@ -46,6 +52,8 @@
 #include <vector>
 
 #include "bench/load/conn.h"
+#include "bench/load/jetstream.h"
+#include "bench/load/report.h"
 
 namespace shortbus::load {
 namespace {
@@ -57,6 +65,7 @@ struct Options {
   std::string server2, label2;  // reqrep --server2: paired with a second server
   std::string subject = "bench.load";
   std::string listen, port_file;
+  std::string stream, ack = "explicit";  // jspub, jsfetch
   long msgs = 1000000;
   long size = 128;
   long subs = 4;
@@ -66,16 +75,21 @@ struct Options {
   long warmup = 1000;
   long conns = 10000;
   long server_pid = 0;
+  long batch = 500;
+  bool warmup_set = false;
   double timeout = 30;
+  double max_seconds = 0;  // jspub, jsfetch
   bool json = false;
 };
 
 [[noreturn]] void Usage(const std::string& why) {
-  Die(why + "\nusage: shortbus-load pub|pubsub|fanout|queue|reqrep|idle|sink --server URL "
+  Die(why + "\nusage: shortbus-load pub|pubsub|fanout|queue|reqrep|idle|sink|jspub|jsfetch "
+            "--server URL "
             "[--msgs N] [--size BYTES] [--subs N] [--pubs N] [--members N] [--inflight N] "
             "[--warmup N] [--conns N] [--server-pid PID] [--label NAME] [--json] "
             "[--server2 URL] [--label2 NAME] "
-            "[--timeout SECONDS] [--subject S] [--listen URL] [--port-file FILE]");
+            "[--timeout SECONDS] [--subject S] [--listen URL] [--port-file FILE] "
+            "[--stream NAME] [--batch N] [--ack explicit|none] [--max-seconds S]");
 }
 
 long ToLong(const std::string& flag, const std::string& v) {
@@ -90,11 +104,13 @@ Options ParseArgs(int argc, char** argv) {
   std::map<std::string, long*> longs = {
       {"--msgs", &o.msgs},         {"--size", &o.size},       {"--subs", &o.subs},
       {"--pubs", &o.pubs},         {"--members", &o.members}, {"--inflight", &o.inflight},
-      {"--warmup", &o.warmup},     {"--conns", &o.conns},     {"--server-pid", &o.server_pid}};
+      {"--warmup", &o.warmup},     {"--conns", &o.conns},     {"--server-pid", &o.server_pid},
+      {"--batch", &o.batch}};
   std::map<std::string, std::string*> strings = {
       {"--server", &o.server}, {"--label", &o.label},   {"--subject", &o.subject},
       {"--listen", &o.listen}, {"--port-file", &o.port_file},
-      {"--server2", &o.server2}, {"--label2", &o.label2}};
+      {"--server2", &o.server2}, {"--label2", &o.label2},
+      {"--stream", &o.stream},   {"--ack", &o.ack}};
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     if (a.rfind("--", 0) != 0) {
@@ -118,10 +134,13 @@ Options ParseArgs(int argc, char** argv) {
     }
     if (auto it = longs.find(a); it != longs.end()) {
       *it->second = ToLong(a, value);
+      if (a == "--warmup") o.warmup_set = true;
     } else if (auto is = strings.find(a); is != strings.end()) {
       *is->second = value;
     } else if (a == "--timeout") {
       o.timeout = std::atof(value.c_str());
+    } else if (a == "--max-seconds") {
+      o.max_seconds = std::atof(value.c_str());
     } else {
       Usage("unknown option " + a);
     }
@@ -129,52 +148,13 @@ Options ParseArgs(int argc, char** argv) {
   if (o.scenario.empty()) Usage("no scenario");
   if (o.size < 0 || o.size > (64 << 20)) Usage("--size out of range");
   if (o.msgs < 1 && o.scenario != "idle") Usage("--msgs must be positive");
+  if (o.ack != "explicit" && o.ack != "none") Usage("--ack takes explicit or none");
+  if (o.batch < 1) Usage("--batch must be positive");
   return o;
 }
 
-// One result line: the human form and the JSON object share the fields.
-class Report {
- public:
-  Report(const Options& o, const Address& a, const std::string& name) : o_(o) {
-    Str("scenario", o.scenario);
-    Str("case", name);
-    Str("label", o.label);
-    Str("server", a.text);
-    Str("transport", a.transport());
-  }
-  void Str(const std::string& k, const std::string& v) { fields_.emplace_back(k, JsonString(v)); }
-  void Num(const std::string& k, double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof(buf), "%.6g", v);
-    fields_.emplace_back(k, buf);
-  }
-  void Int(const std::string& k, long v) { fields_.emplace_back(k, std::to_string(v)); }
-  // "{" and the fields so far, without the closing brace.
-  std::string Open() const {
-    std::string s = "{";
-    for (size_t i = 0; i < fields_.size(); i++) {
-      s += (i ? ",\"" : "\"") + fields_[i].first + "\":" + fields_[i].second;
-    }
-    return s;
-  }
-  void Print(const std::string& human) {
-    if (!o_.json) {
-      std::printf("%s\n", human.c_str());
-    } else {
-      std::printf("%s}\n", Open().c_str());
-    }
-    std::fflush(stdout);
-  }
-
- private:
-  const Options& o_;
-  std::vector<std::pair<std::string, std::string>> fields_;
-};
-
-std::string Fmt(const char* fmt, double a, double b = 0, double c = 0, double d = 0) {
-  char buf[256];
-  std::snprintf(buf, sizeof(buf), fmt, a, b, c, d);
-  return buf;
+Report MakeReport(const Options& o, const Address& a, const std::string& name) {
+  return Report(o.json, o.scenario, name, o.label, a);
 }
 
 Conn Open(const Address& a, const char* name) {
@@ -282,7 +262,7 @@ void RunFlow(const Options& o, const Address& a, const std::string& name, long n
   for (auto& t : threads) t.join();
   const double pub_s = Seconds(t0, *std::max_element(pub_end.begin(), pub_end.end()));
 
-  Report r(o, a, name);
+  Report r = MakeReport(o, a, name);
   r.Int("size", o.size);
   r.Int("pubs", npubs);
   r.Int("subs", nsubs);
@@ -405,7 +385,7 @@ class ReqRepSession {
     const double rate = static_cast<double>(lat_us_.size()) / Seconds(t_start_, t_end_);
     Options o = o_;
     o.label = label;
-    Report r(o, a, name);
+    Report r = MakeReport(o, a, name);
     r.Int("size", o.size);
     r.Int("inflight", o.inflight);
     r.Int("requests", static_cast<long>(lat_us_.size()));
@@ -506,7 +486,7 @@ void RunIdle(const Options& o, const Address& a, const std::string& name) {
   }
   const double s = Seconds(t0, Clock::now());
   const long after = RssKiB(o.server_pid);
-  Report r(o, a, name);
+  Report r = MakeReport(o, a, name);
   r.Int("conns", o.conns);
   r.Num("seconds", s);
   std::string human = name + " " + a.text + Fmt(": %.0f connections open in %.2f s",
@@ -644,10 +624,16 @@ int Main(int argc, char** argv) {
     name = "reqrep/" + size + "/inflight" + std::to_string(o.inflight);
   } else if (o.scenario == "idle") {
     name = "idle/" + std::to_string(o.conns);
+  } else if (o.scenario == "jspub") {
+    if (!o.server2.empty() && o.inflight != 1) Usage("--server2 takes --inflight 1 only");
+    name = "jspub/" + size + (o.server2.empty() ? "/inflight" + std::to_string(o.inflight)
+                                                : std::string("/paired"));
+  } else if (o.scenario == "jsfetch") {
+    name = "jsfetch/" + size + "/batch" + std::to_string(o.batch) + "/ack-" + o.ack;
   } else {
     Usage("unknown scenario " + o.scenario);
   }
-  if (o.json) SetErrorJson(Report(o, a, name).Open());
+  if (o.json) SetErrorJson(MakeReport(o, a, name).Open());
   if (o.scenario == "pub") {
     RunFlow(o, a, name, 1, 0, "", o.msgs);
   } else if (o.scenario == "pubsub") {
@@ -660,6 +646,32 @@ int Main(int argc, char** argv) {
     RunReqRepPaired(o, a, ParseAddress(o.server2), name);
   } else if (o.scenario == "reqrep") {
     RunReqRep(o, a, name);
+  } else if (o.scenario == "jspub" || o.scenario == "jsfetch") {
+    JsOptions j;
+    j.json = o.json;
+    j.scenario = o.scenario;
+    j.label = o.label;
+    j.label2 = o.label2;
+    j.stream = !o.stream.empty() ? o.stream
+               : o.scenario == "jsfetch" ? "BENCH_FETCH"
+               : o.inflight == 1         ? "BENCH_SYNC"
+                                         : "BENCH_ASYNC";
+    j.msgs = o.msgs;
+    j.size = o.size;
+    j.inflight = o.inflight;
+    j.warmup = o.warmup_set ? o.warmup : (o.scenario == "jspub" && o.inflight == 1 ? 100 : 0);
+    j.batch = o.batch;
+    j.ack_explicit = o.ack == "explicit";
+    j.timeout = o.timeout;
+    j.max_seconds = o.max_seconds;
+    if (o.scenario == "jsfetch") {
+      if (o.inflight == 1) j.inflight = 256;  // the fill's window unless given
+      RunJsFetch(j, a, name);
+    } else if (!o.server2.empty()) {
+      RunJsPubPaired(j, a, ParseAddress(o.server2), name);
+    } else {
+      RunJsPub(j, a, name);
+    }
   } else {
     RunIdle(o, a, name);
   }
