@@ -92,8 +92,10 @@ void PrintInfo(const json& info) {
               Num(info, "num_ack_pending").c_str(), Num(info, "num_redelivered").c_str());
 }
 
+// The info object without what belongs to the response around it: its
+// "type", "did_create", and the paging fields some servers add.
 json InfoOnly(json response) {
-  response.erase("type");
+  for (const char* k : {"type", "did_create", "total", "offset", "limit"}) response.erase(k);
   return response;
 }
 

@@ -103,10 +103,10 @@ void PrintInfo(const json& info) {
   std::printf("consumers   %llu\n", static_cast<unsigned long long>(state.value("consumer_count", uint64_t{0})));
 }
 
-// The info object without the response's "type" and "did_create".
+// The info object without what belongs to the response around it: its
+// "type", "did_create", and the paging fields some servers add.
 json InfoOnly(json response) {
-  response.erase("type");
-  response.erase("did_create");
+  for (const char* k : {"type", "did_create", "total", "offset", "limit"}) response.erase(k);
   return response;
 }
 
