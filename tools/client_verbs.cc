@@ -10,6 +10,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "tools/js_api.h"
 #include "tools/json_escape.h"
 #include "tools/nats_client.h"
 #include "tools/verb_args.h"
@@ -18,7 +19,8 @@ namespace shortbus::tools {
 
 const char kClientVerbsHelp[] =
     "Verbs that talk to a server (shortbusd, or any NATS server):\n"
-    "  pub SUBJECT [MESSAGE | -]             publish MESSAGE, or each line of stdin (--raw: all of it)\n"
+    "  pub SUBJECT [MESSAGE | -]             publish MESSAGE, or each line of stdin (--raw: all of it);\n"
+    "                                        --ack: wait for the stream to store it, print its sequence\n"
     "  sub SUBJECT [--queue G] [--count N]   print messages as they arrive (--json: one object a line)\n"
     "  req SUBJECT MESSAGE [--timeout D]     send a request, print the reply\n"
     "  reply SUBJECT MESSAGE                 answer every request on SUBJECT with MESSAGE\n"
@@ -30,13 +32,20 @@ namespace {
 
 constexpr char kPubUsage[] =
     "usage: shortbus pub SUBJECT [MESSAGE | -] [--raw] [--header 'Key: value']... [--reply SUBJECT]\n"
-    "                    [--server URL]\n"
+    "                    [--ack [--timeout D] [--json]] [--server URL]\n"
     "\n"
     "Publishes MESSAGE on SUBJECT. With `-` (or no MESSAGE) reads stdin and publishes each line\n"
     "as one message (without its newline); --raw publishes the whole of stdin as one message.\n"
     "--header (repeatable) adds a NATS header. Waits until the server has processed every\n"
     "message (PING/PONG), so an error the server reports is seen.\n"
-    "Exit 0 published, 1 error.\n";
+    "--ack: SUBJECT belongs to a stream; waits for the stream's acknowledgement of each\n"
+    "message in turn (up to --timeout D, default 5s) and prints where it was stored:\n"
+    "  stream STREAM seq SEQ [duplicate]       (duplicate: a Nats-Msg-Id seen within the\n"
+    "                                          stream's duplicate window; not stored again)\n"
+    "--json prints the acknowledgement object instead: {\"stream\":\"S\",\"seq\":N[,\"duplicate\":true]}.\n"
+    "A refusal (e.g. Nats-Expected-Last-Sequence not met) prints the server's description and\n"
+    "stops; so does a subject no stream captures.\n"
+    "Exit 0 published (and, with --ack, stored), 1 error.\n";
 
 constexpr char kSubUsage[] =
     "usage: shortbus sub SUBJECT [--queue GROUP] [--count N] [--timeout D] [--json] [--server URL]\n"
@@ -130,14 +139,34 @@ void Print(const ClientMessage& m, bool json) {
 }
 
 int RunPub(const std::vector<std::string>& args) {
-  std::optional<VerbArgs> a = ParseOrUsage("pub", args, {"--server", "--header", "--reply"}, {"--raw"}, 1, 2, kPubUsage);
+  std::optional<VerbArgs> a = ParseOrUsage("pub", args, {"--server", "--header", "--reply", "--timeout"},
+                                           {"--raw", "--ack", "--json"}, 1, 2, kPubUsage);
   if (!a) return 1;
+  const bool ack = a->Has("--ack");
+  if (ack && a->Has("--reply")) return Fail("pub", absl::InvalidArgumentError("--ack and --reply exclude each other"));
+  if (!ack && (a->Has("--json") || a->Has("--timeout"))) {
+    return Fail("pub", absl::InvalidArgumentError("--json and --timeout go with --ack"));
+  }
+  absl::StatusOr<absl::Duration> timeout = a->Duration("--timeout", absl::Seconds(5));
+  if (!timeout.ok()) return Fail("pub", timeout.status());
   auto client = Dial(*a);
   if (!client.ok()) return Fail("pub", client.status());
   const std::string& subject = a->positional[0];
   const std::string headers = HeaderBlock(a->values.count("--header") ? a->values.at("--header") : std::vector<std::string>());
   const std::string reply = a->Value("--reply");
-  auto publish = [&](std::string_view payload) { return (*client)->Publish(subject, reply, headers, payload); };
+  JsApi js(client->get());
+  auto publish = [&](std::string_view payload) -> absl::Status {
+    if (!ack) return (*client)->Publish(subject, reply, headers, payload);
+    absl::StatusOr<Json> stored = js.PublishAcked(subject, headers, payload, *timeout);
+    if (!stored.ok()) return stored.status();
+    const std::string line =
+        a->Has("--json") ? stored->dump()
+                         : absl::StrCat("stream ", stored->value("stream", ""), " seq ", stored->value("seq", uint64_t{0}),
+                                        stored->value("duplicate", false) ? " duplicate" : "");
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+    return absl::OkStatus();
+  };
   absl::Status s;
   if (a->positional.size() == 2 && a->positional[1] != "-") {
     s = publish(a->positional[1]);

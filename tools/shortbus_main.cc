@@ -1,6 +1,7 @@
 // shortbus: the command line. Offline verbs (verify, dump, reindex) open a
 // data directory directly; pub, sub, req, reply and status talk to a server
-// (tools/client_verbs.h).
+// (tools/client_verbs.h); stream, consumer and read use the JetStream API
+// (tools/stream_verbs.h, tools/consumer_verbs.h, tools/read_verb.h).
 //
 // Exit codes: 0 success, 1 error (or problems found), 2 nothing to read.
 #include <unistd.h>
@@ -13,7 +14,10 @@
 
 #include "index/reindex.h"
 #include "tools/client_verbs.h"
+#include "tools/consumer_verbs.h"
 #include "tools/dump.h"
+#include "tools/read_verb.h"
+#include "tools/stream_verbs.h"
 #include "tools/verify.h"
 
 namespace {
@@ -27,6 +31,12 @@ constexpr char kUsage[] =
     "  reindex DIR                         rebuild DIR's index from its logs (no server running)\n"
     "\n"
     "%s"
+    "\n"
+    "Streams and consumers (JetStream API; shortbusd, or nats-server -js):\n"
+    "  stream add|ls|info|rm|purge           create, list, show, delete, empty streams\n"
+    "  consumer add|ls|info|next|rm          durable consumers; next fetches, prints and acknowledges\n"
+    "  read STREAM [--from SEQ | --since TIME | --last N] [--subject FILTER] [--follow] [--json]\n"
+    "                                        replay a stream, then (--follow) print new messages\n"
     "\n"
     "Exit codes: 0 success, 1 error (or problems found), 2 nothing to read.\n"
     "`shortbus VERB --help` describes a verb.\n";
@@ -181,6 +191,15 @@ int main(int argc, char** argv) {
   if (verb == "verify") return RunVerify(args);
   if (verb == "dump") return RunDump(args);
   if (verb == "reindex") return RunReindex(args);
+  if (verb == "stream") return shortbus::tools::RunStreamVerb(args);
+  if (verb == "consumer") return shortbus::tools::RunConsumerVerb(args);
+  if (verb == "read") {
+    if (WantsHelp(args)) {
+      std::fputs(shortbus::tools::kReadUsage, stdout);
+      return 0;
+    }
+    return shortbus::tools::RunRead(args);
+  }
   if (shortbus::tools::IsClientVerb(verb)) return shortbus::tools::RunClientVerb(verb, args);
   std::fprintf(stderr, "shortbus: `%s` is not available in this build\n\n", verb.c_str());
   PrintUsage(stderr);

@@ -1,5 +1,6 @@
 #include "tools/verb_args.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -26,6 +27,27 @@ absl::StatusOr<uint64_t> VerbArgs::Count(const std::string& flag, uint64_t fallb
   uint64_t n = 0;
   if (!absl::SimpleAtoi(v, &n)) return absl::InvalidArgumentError(absl::StrCat(flag, " ", v, ": not a number"));
   return n;
+}
+
+absl::StatusOr<uint64_t> VerbArgs::Size(const std::string& flag, uint64_t fallback) const {
+  if (values.count(flag) == 0) return fallback;
+  const std::string v = Value(flag);
+  size_t digits = 0;
+  while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9') ++digits;
+  std::string unit = absl::AsciiStrToUpper(v.substr(digits));
+  if (unit.size() > 1 && unit.back() == 'B') unit.pop_back();
+  if (unit.size() > 1 && unit.back() == 'I') unit.pop_back();
+  static constexpr std::string_view kUnits = "KMGT";  // 2^10, 2^20, 2^30, 2^40
+  int shift = 0;
+  if (!unit.empty() && unit != "B") {
+    const size_t u = unit.size() == 1 ? kUnits.find(unit[0]) : std::string_view::npos;
+    shift = u == std::string_view::npos ? -1 : 10 * static_cast<int>(u + 1);
+  }
+  uint64_t n = 0;
+  if (digits == 0 || shift < 0 || !absl::SimpleAtoi(v.substr(0, digits), &n) || n > (~uint64_t{0} >> shift)) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, " ", v, ": not a size (e.g. 512, 64K, 10M, 1G)"));
+  }
+  return n << shift;
 }
 
 absl::StatusOr<VerbArgs> ParseVerbArgs(const std::vector<std::string>& args,

@@ -26,6 +26,9 @@ struct VerbArgs {
   // Parsed values; InvalidArgument naming the flag.
   absl::StatusOr<absl::Duration> Duration(const std::string& flag, absl::Duration fallback) const;
   absl::StatusOr<uint64_t> Count(const std::string& flag, uint64_t fallback) const;
+  // A byte size: a number with an optional K, M, G or T (powers of 1024),
+  // optionally followed by B or iB: 512, 64K, 10MiB, 1G.
+  absl::StatusOr<uint64_t> Size(const std::string& flag, uint64_t fallback) const;
 };
 
 // InvalidArgument for an unknown flag or a flag without its value.
