@@ -198,6 +198,28 @@ absl::StatusOr<bool> Consumer::Next(int64_t now_ns, Delivery* out) {
   }
 }
 
+absl::Status Consumer::Undo(const Delivery& d, int64_t now_ns) {
+  if (d.consumer_seq != state_.delivered_consumer_seq || d.consumer_seq == 0) {
+    return absl::FailedPreconditionError("only the last delivery can be taken back");
+  }
+  const uint64_t seq = d.record.sequence;
+  --state_.delivered_consumer_seq;
+  dirty_ = true;
+  if (d.deliveries > 1) {
+    PendingMessage* p = state_.pending.Find(seq);
+    if (p != nullptr) {
+      p->deliveries--;
+      p->deadline_ns = now_ns;  // due again at once
+      next_deadline_ = std::min(next_deadline_, now_ns);
+    }
+    return absl::OkStatus();
+  }
+  if (config_.ack_policy != AckPolicy::kNone) state_.pending.Remove(seq);
+  RecomputeDeadline();
+  state_.delivered_stream_seq = seq - 1;
+  return stream_->Seek(reader_.get(), seq);
+}
+
 absl::Status Consumer::Ack(uint64_t stream_seq) {
   if (config_.ack_policy == AckPolicy::kAll) {
     if (state_.pending.RemoveUpTo(stream_seq) == 0) {

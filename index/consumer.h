@@ -75,6 +75,11 @@ class Consumer {
   // when there is none now (caught up, or max_ack_pending reached).
   absl::StatusOr<bool> Next(int64_t now_ns, Delivery* out);
 
+  // Takes back the delivery Next just made (`d`, which was not sent): the
+  // message is next again, with its delivery count and the consumer
+  // sequence as before. FailedPrecondition when `d` is not the last one.
+  absl::Status Undo(const Delivery& d, int64_t now_ns);
+
   // NotFound when `stream_seq` is not pending (acknowledged already, never
   // delivered, or ack policy none). Ack policy all: acknowledges every
   // pending message up to stream_seq.

@@ -68,7 +68,7 @@ absl::StatusOr<uint64_t> StoredStream::Append(const engine::Message& msg, const 
   if (!subjects_tracked_) return log_->Append(msg);
   auto it = last_by_subject_.find(absl::string_view(msg.subject.data(), msg.subject.size()));
   if (expect.last_subject_seq.has_value()) {
-    const uint64_t actual = it == last_by_subject_.end() ? 0 : it->second;
+    const uint64_t actual = it == last_by_subject_.end() ? 0 : LiveLastOf(msg.subject, &it->second);
     if (*expect.last_subject_seq != actual) {
       return absl::FailedPreconditionError(absl::StrCat("wrong last sequence: ", actual));
     }
@@ -119,7 +119,25 @@ void StoredStream::TrackSubjects() {
 uint64_t StoredStream::LastSequenceOf(std::string_view subject) {
   TrackSubjects();
   auto it = last_by_subject_.find(absl::string_view(subject.data(), subject.size()));
-  return it == last_by_subject_.end() ? 0 : it->second;
+  return it == last_by_subject_.end() ? 0 : LiveLastOf(subject, &it->second);
+}
+
+// The tracked last sequence of `subject`, unless that message was deleted
+// or expired since: then the newest one left, found by reading the stream
+// (a rare path: deleting a subject's newest message), and remembered.
+uint64_t StoredStream::LiveLastOf(std::string_view subject, uint64_t* tracked) {
+  const uint64_t first = log_->first_seq();
+  if (*tracked == 0 || (*tracked >= first && !deleted_->Contains(*tracked))) return *tracked;
+  uint64_t found = 0;
+  absl::StatusOr<std::unique_ptr<engine::Reader>> r = engine::Reader::Open(log_->dir());
+  if (r.ok() && Seek(r->get(), first).ok()) {
+    engine::Record rec;
+    while ((*r)->Next(&rec).ok() && rec.sequence < *tracked) {
+      if (rec.subject == subject && !deleted_->Contains(rec.sequence)) found = rec.sequence;
+    }
+  }
+  *tracked = found;
+  return found;
 }
 
 absl::Status StoredStream::Seek(engine::Reader* reader, uint64_t seq) const {

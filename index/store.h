@@ -142,6 +142,7 @@ class StoredStream {
   // per-subject state, then the log after what the index has seen. Until
   // then Append does not maintain it (an append costs no subject lookup).
   void TrackSubjects();
+  uint64_t LiveLastOf(std::string_view subject, uint64_t* tracked);
 
   CatalogEntry entry_;
   LmdbEnv* env_ = nullptr;

@@ -215,7 +215,8 @@ void JetStream::Capture(Stream* s, const PublishedMessage& m) {
     }
   }
   const index::StreamConfig& cfg = s->config.base;
-  if (cfg.retention.max_msg_size != 0 && m.payload.size() > cfg.retention.max_msg_size) {
+  if (s->config.max_msg_size > 0 &&
+      static_cast<int64_t>(m.headers.size() + m.payload.size()) > s->config.max_msg_size) {
     return SendPubError(reply, name, JsMessageTooBig());
   }
   absl::StatusOr<uint64_t> seq = s->stored->Append({m.subject, m.headers, m.payload, 0}, expect);

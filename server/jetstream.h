@@ -135,6 +135,7 @@ class JetStream : public PublishObserver {
   void MarkDirty(Consumer* c);
   void CommitDirty();
   void MaybeRemoveAcked(Stream* s, uint64_t seq, std::string_view subject);
+  void RemoveFinished(Stream* s, uint64_t upto);
   void DropConsumer(Stream* s, const std::string& name);
 
   // ---- helpers ----

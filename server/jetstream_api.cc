@@ -244,6 +244,7 @@ bool JetStream::Summarize(const std::string& name, StreamSummary* out) {
   out->first_seq = out->last_seq == 0 ? 0 : log.first_seq();  // 0 for a stream never written
   out->first_ts = out->last_ts = 0;
   out->consumers = s->consumers.size();
+  if (out->messages == 0 && out->last_seq > 0) out->first_seq = out->last_seq + 1;  // all gone
   engine::Reader* r = s->reader.get();
   engine::Record rec;
   if (out->messages > 0) {
@@ -277,8 +278,9 @@ std::string JetStream::StreamInfo(std::string_view type, Stream* s) {
   st["first_ts"] = sum.first_ts != 0 ? FormatJsTime(sum.first_ts) : kZeroTime;
   st["last_seq"] = sum.last_seq;
   st["last_ts"] = sum.last_ts != 0 ? FormatJsTime(sum.last_ts) : kZeroTime;
-  const uint64_t log_first = s->stored->log().first_seq();
-  const uint64_t deleted = sum.last_seq >= log_first ? s->stored->DeletedIn(log_first, sum.last_seq) : 0;
+  // Deletions at the head moved first_seq; only gaps after it count.
+  const uint64_t deleted =
+      sum.messages > 0 && sum.last_seq >= sum.first_seq ? s->stored->DeletedIn(sum.first_seq, sum.last_seq) : 0;
   if (deleted > 0) st["num_deleted"] = deleted;
   st["consumer_count"] = sum.consumers;
   j["state"] = st;
@@ -675,6 +677,7 @@ void JetStream::DropConsumer(Stream* s, const std::string& name) {
   std::erase(dirty_, c);
   (void)s->stored->DeleteConsumer(name);
   s->consumers.erase(name);
+  RemoveFinished(s, s->stored->log().last_seq());  // interest streams: what only it still needed
 }
 
 std::string JetStream::ConsumerNamesOrList(std::string_view type, Stream* s, std::string_view body, bool list) {

@@ -143,7 +143,7 @@ void JetStream::Deliver(Consumer* c) {
         // message goes to the next request at once.
         SendStatus(r.reply, 409, "Message Size Exceeds MaxBytes",
                    {{"Nats-Pending-Messages", absl::StrCat(r.batch)}, {"Nats-Pending-Bytes", absl::StrCat(r.max_bytes)}});
-        (void)c->consumer->Nak(d.record.sequence, absl::ZeroDuration(), now);
+        (void)c->consumer->Undo(d, now);
         c->waiting.pop_front();
         continue;
       }
@@ -259,7 +259,14 @@ void JetStream::HandleAck(std::string_view subject, const PublishedMessage& m) {
     NextRequest(c, m.reply, body.substr(4));
     return;
   }
-  if (done) MaybeRemoveAcked(s, sseq, {});
+  if (done) {
+    // Ack policy all covers every pending message up to sseq.
+    if (c->config.base.ack_policy == index::AckPolicy::kAll) {
+      RemoveFinished(s, sseq);
+    } else {
+      MaybeRemoveAcked(s, sseq, {});
+    }
+  }
   MarkDirty(c);
   if (!m.reply.empty()) ack_replies_.emplace_back(m.reply);
   Deliver(c);
@@ -296,6 +303,29 @@ void JetStream::MaybeRemoveAcked(Stream* s, uint64_t seq, std::string_view subje
   }
   s->to_delete.push_back(seq);
   if (!commit_posted_) {
+    commit_posted_ = true;
+    host_->Post([this] { CommitDirty(); });
+  }
+}
+
+// Interest retention: every message up to `upto` that every consumer is
+// done with goes (after an ack of policy all, or a consumer's deletion).
+void JetStream::RemoveFinished(Stream* s, uint64_t upto) {
+  if (s->config.retention != RetentionPolicy::kInterest) return;
+  engine::Log& log = s->stored->log();
+  const uint64_t first = log.first_seq(), last = std::min(upto, log.last_seq());
+  if (last < first) return;
+  engine::Reader* r = s->reader.get();
+  if (!s->stored->Seek(r, first).ok()) return;
+  engine::Record rec;
+  const size_t before = s->to_delete.size();
+  while (r->Next(&rec).ok() && rec.sequence <= last) {
+    if (s->stored->IsDeleted(rec.sequence)) continue;
+    bool finished = true;
+    for (const auto& [name, c] : s->consumers) finished = finished && c->consumer->Finished(rec.sequence, rec.subject);
+    if (finished) s->to_delete.push_back(rec.sequence);
+  }
+  if (s->to_delete.size() != before && !commit_posted_) {
     commit_posted_ = true;
     host_->Post([this] { CommitDirty(); });
   }
@@ -341,7 +371,18 @@ void JetStream::ArmTimer(Consumer* c) {
   if (stopped_) return;
   const int64_t now = host_->NowNs();
   int64_t at = INT64_MAX;
-  if (c->config.base.ack_policy != index::AckPolicy::kNone) at = std::min(at, c->consumer->next_deadline());
+  // A redelivery is due only where it can go: a waiting pull request, or a
+  // bound push subject that flow control does not hold. (Otherwise a passed
+  // deadline would fire the timer at once, again and again.) A request or a
+  // subscriber arriving delivers by itself.
+  const bool can_deliver =
+      c->push() ? core_->HasInterest(c->config.base.deliver_subject) &&
+                      !(c->config.base.flow_control && !c->fc_subject.empty() &&
+                        c->bytes_since_fc >= 2 * kFlowControlBytes)
+                : !c->waiting.empty();
+  if (c->config.base.ack_policy != index::AckPolicy::kNone && can_deliver) {
+    at = std::min(at, c->consumer->next_deadline());
+  }
   for (const PullRequest& r : c->waiting) {
     if (r.deadline_ns != 0) at = std::min(at, r.deadline_ns);
     if (r.heartbeat_ns != 0) at = std::min(at, r.next_heartbeat_ns);

@@ -23,6 +23,9 @@ bool Field(const Json& j, const char* key, T* out, JsError* err) {
   }
 }
 
+// The longest subject a stream stores (engine/frame.h: a u16 length).
+constexpr int64_t kMaxSubjectBytes = 65535;
+
 // -1 and 0 both mean "no limit" in the API; the engine's is 0.
 uint64_t Limit(int64_t v) { return v > 0 ? static_cast<uint64_t>(v) : 0; }
 int64_t ApiLimit(uint64_t v) { return v == 0 ? -1 : static_cast<int64_t>(v); }
@@ -147,7 +150,7 @@ JsError ParseStreamConfig(const Json& j, const std::string& name, const JsDefaul
   if (max_age < 0 || dup < 0 || sync_ns < 0 || segment < 0) {
     return JsStreamInvalidConfig("max_age, duplicate_window, sync_interval and segment_size may not be negative");
   }
-  if (max_msg_size > std::numeric_limits<int32_t>::max()) {
+  if (max_msg_size > std::numeric_limits<int32_t>::max() - kMaxSubjectBytes) {
     return JsStreamInvalidConfig("max_msg_size is too large");
   }
   if (c.num_replicas > 1) return JsReplicasNotSupported();
@@ -157,7 +160,9 @@ JsError ParseStreamConfig(const Json& j, const std::string& name, const JsDefaul
   b.retention.max_msgs = Limit(max_msgs);
   b.retention.max_bytes = Limit(max_bytes);
   b.retention.max_age = absl::Nanoseconds(max_age);
-  b.retention.max_msg_size = static_cast<uint32_t>(Limit(max_msg_size));
+  c.max_msg_size = max_msg_size > 0 ? max_msg_size : -1;
+  b.retention.max_msg_size =
+      max_msg_size > 0 ? static_cast<uint32_t>(max_msg_size + kMaxSubjectBytes) : 0;
   b.duplicate_window = dup > 0 ? absl::Nanoseconds(dup) : absl::Minutes(2);
   if (max_age > 0 && b.duplicate_window > absl::Nanoseconds(max_age)) {
     b.duplicate_window = absl::Nanoseconds(max_age);
@@ -174,6 +179,7 @@ void StoreStreamMetadata(JsStreamConfig* c) {
   m["retention"] = RetentionName(c->retention);
   m["max_consumers"] = c->max_consumers;
   m["max_msgs_per_subject"] = c->max_msgs_per_subject;
+  m["max_msg_size"] = c->max_msg_size;
   m["storage"] = c->storage;
   m["description"] = c->description;
   m["deny_delete"] = c->deny_delete;
@@ -197,6 +203,7 @@ JsStreamConfig StreamConfigFromIndex(const index::StreamConfig& base) {
                                           : RetentionPolicy::kLimits;
   Field(m, "max_consumers", &c.max_consumers, &ignored);
   Field(m, "max_msgs_per_subject", &c.max_msgs_per_subject, &ignored);
+  Field(m, "max_msg_size", &c.max_msg_size, &ignored);
   Field(m, "storage", &c.storage, &ignored);
   Field(m, "description", &c.description, &ignored);
   Field(m, "deny_delete", &c.deny_delete, &ignored);
@@ -219,7 +226,7 @@ OrderedJson StreamConfigJson(const JsStreamConfig& c) {
   j["max_bytes"] = ApiLimit(b.retention.max_bytes);
   j["max_age"] = absl::ToInt64Nanoseconds(b.retention.max_age);
   j["max_msgs_per_subject"] = c.max_msgs_per_subject;
-  j["max_msg_size"] = b.retention.max_msg_size == 0 ? -1 : static_cast<int64_t>(b.retention.max_msg_size);
+  j["max_msg_size"] = c.max_msg_size;
   j["discard"] = b.retention.discard == engine::DiscardPolicy::kNew ? "new" : "old";
   j["storage"] = c.storage;
   j["num_replicas"] = c.num_replicas;
@@ -317,7 +324,8 @@ JsError ParseConsumerConfig(const Json& j, const std::string& name, JsConsumerCo
   if (b.max_deliver == 0) b.max_deliver = -1;
   if (max_ack_pending == 0) max_ack_pending = b.ack_policy == index::AckPolicy::kNone ? -1 : 1000;
   b.max_ack_pending = max_ack_pending;
-  if (c.max_waiting <= 0) c.max_waiting = 512;
+  if (!b.deliver_subject.empty() && c.max_waiting > 0) return JsConsumerPushMaxWaiting();
+  if (b.deliver_subject.empty() && c.max_waiting <= 0) c.max_waiting = 512;
   if (b.deliver_subject.empty() && b.flow_control) {
     return JsBadRequest("consumer with flow control needs a deliver subject (push)");
   }

@@ -37,6 +37,10 @@ struct JsStreamConfig {
   RetentionPolicy retention = RetentionPolicy::kLimits;
   int64_t max_consumers = -1;
   int64_t max_msgs_per_subject = -1;
+  // Headers + payload, as nats-server counts (-1: no limit). The engine's
+  // own limit (base.retention.max_msg_size) counts the subject too, so it
+  // is set this plus the longest subject.
+  int64_t max_msg_size = -1;
   std::string storage = "file";  // "memory" is accepted and stored on disk too
   std::string description;
   bool deny_delete = false;
@@ -61,7 +65,7 @@ struct JsConsumerConfig {
   index::ConsumerConfig base;
   bool durable = false;          // durable_name given; else ephemeral
   int64_t inactive_threshold_ns = 0;  // ephemeral: deleted after this long unused
-  int64_t max_waiting = 512;     // pull requests waiting at once
+  int64_t max_waiting = 0;       // pull requests waiting at once (pull: 512 unless given)
   int64_t max_batch = 0;         // 0: no limit
   int64_t max_expires_ns = 0;
   int64_t max_request_bytes = 0;
