@@ -334,7 +334,7 @@ void JetStream::SendPubAck(std::string_view reply, std::string_view stream, uint
   PublishedMessage ack;
   ack.subject = reply;
   ack.payload = buf_;
-  core_->PublishInternal(ack);
+  core_->PublishInternal(ack, {}, /*one_off=*/true);
 }
 
 void JetStream::SendPubError(std::string_view reply, std::string_view stream, const JsError& e) {
@@ -347,7 +347,7 @@ void JetStream::SendPubError(std::string_view reply, std::string_view stream, co
   PublishedMessage ack;
   ack.subject = reply;
   ack.payload = body;
-  core_->PublishInternal(ack);
+  core_->PublishInternal(ack, {}, /*one_off=*/true);
 }
 
 void JetStream::OnDurable(uint64_t stream_id, uint64_t seq) {

@@ -50,7 +50,7 @@ void JetStream::Respond(std::string_view reply, const std::string& json) {
   PublishedMessage m;
   m.subject = reply;
   m.payload = json;
-  core_->PublishInternal(m);
+  core_->PublishInternal(m, {}, /*one_off=*/true);
 }
 
 std::string JetStream::ErrorJson(std::string_view type, const JsError& e) {

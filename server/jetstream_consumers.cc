@@ -209,7 +209,7 @@ void JetStream::SendStatus(std::string_view to, int code, std::string_view text,
   m.reply = reply;
   m.headers = headers;
   m.has_headers = true;
-  core_->PublishInternal(m);
+  core_->PublishInternal(m, {}, /*one_off=*/true);
 }
 
 void JetStream::HandleAck(std::string_view subject, const PublishedMessage& m) {
@@ -362,7 +362,7 @@ void JetStream::CommitDirty() {
   for (const std::string& reply : ack_replies_) {
     PublishedMessage m;
     m.subject = reply;
-    core_->PublishInternal(m);
+    core_->PublishInternal(m, {}, /*one_off=*/true);
   }
   ack_replies_.clear();
 }

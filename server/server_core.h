@@ -82,7 +82,10 @@ class ServerCore {
   // the subscriptions instead of message.subject, which the MSG line still
   // shows (a stored message delivered to a consumer's inbox keeps its own
   // subject). Returns whether any subscription took it.
-  bool PublishInternal(const PublishedMessage& message, std::string_view route_subject = {});
+  // `one_off`: the routing subject will probably not come again (a reply
+  // inbox): matched without caching it (Sublist::MatchOnce).
+  bool PublishInternal(const PublishedMessage& message, std::string_view route_subject = {},
+                       bool one_off = false);
   // Whether any subscription's subject matches `subject` (a literal one).
   bool HasInterest(std::string_view subject);
 
@@ -98,7 +101,8 @@ class ServerCore {
 
   // Routes one message from `from` (server_core_route.cc); from is null
   // for the server's own messages. Returns whether a subscription took it.
-  bool Route(Session* from, const PublishedMessage& message, std::string_view route_subject);
+  bool Route(Session* from, const PublishedMessage& message, std::string_view route_subject,
+             bool one_off = false);
   void Publish(Session* from, const PublishedMessage& message);
   // A publish the router may not take (wildcards in a non-pedantic
   // client's subject): only the observer sees it; 'no responders' when it

@@ -24,8 +24,8 @@ void ServerCore::ObserveOnly(Session* from, const PublishedMessage& message) {
   }
 }
 
-bool ServerCore::PublishInternal(const PublishedMessage& message, std::string_view route_subject) {
-  return Route(nullptr, message, route_subject.empty() ? message.subject : route_subject);
+bool ServerCore::PublishInternal(const PublishedMessage& message, std::string_view route_subject, bool one_off) {
+  return Route(nullptr, message, route_subject.empty() ? message.subject : route_subject, one_off);
 }
 
 bool ServerCore::HasInterest(std::string_view subject) {
@@ -33,12 +33,13 @@ bool ServerCore::HasInterest(std::string_view subject) {
   return !match.plain.empty() || !match.queues.empty();
 }
 
-bool ServerCore::Route(Session* from, const PublishedMessage& message, std::string_view route_subject) {
+bool ServerCore::Route(Session* from, const PublishedMessage& message, std::string_view route_subject,
+                       bool one_off) {
   bool delivered = false;
   {
     // Valid until the next Match/Insert/Remove: expired subscriptions are
     // removed only after this block.
-    const MatchResult& match = sublist_.Match(route_subject);
+    const MatchResult& match = one_off ? sublist_.MatchOnce(route_subject) : sublist_.Match(route_subject);
     for (Subscription* sub : match.plain) delivered |= Deliver(from, sub, message);
     for (const std::vector<Subscription*>& group : match.queues) {
       const size_t n = group.size();

@@ -248,6 +248,7 @@ struct Sublist::Impl {
   StringMap<std::unique_ptr<MatchResult>> cache;
   std::vector<std::unique_ptr<MatchResult>> pool;
   const MatchResult empty;
+  MatchResult once;  // MatchOnce's answer for a subject not in the cache
   Collector collector;
 
   Impl() { pool.reserve(kResultPoolSize); }
@@ -365,6 +366,18 @@ const MatchResult& Sublist::Match(std::string_view subject) {
   std::unique_ptr<MatchResult> result = s.TakeResult();
   s.collector.Emit(*result);
   return *s.cache.emplace(std::string(subject), std::move(result)).first->second;
+}
+
+const MatchResult& Sublist::MatchOnce(std::string_view subject) {
+  Impl& s = *impl_;
+  auto hit = s.cache.find(subject);
+  if (hit != s.cache.end()) return *hit->second;
+  const SubjectTokens tokens(subject);
+  if (tokens.has_empty()) return s.empty;
+  s.collector.Reset();
+  s.collector.Walk(s.root, tokens.tokens(), 0);
+  s.collector.Emit(s.once);  // keeps its vectors' capacity
+  return s.once;
 }
 
 void Sublist::ClearCache() { impl_->Evict(nullptr, 0); }

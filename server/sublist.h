@@ -56,6 +56,11 @@ class Sublist {
   // Sublist. A subject with an empty token ("", ".a", "a..b") matches
   // nothing and is not cached.
   const MatchResult& Match(std::string_view subject);
+  // Match for a subject that will probably not come again (a request's
+  // unique reply inbox): a cached result when there is one, otherwise a
+  // walk of the trie whose result is not cached, so one-off subjects do not
+  // churn the cache. Valid until the next call of any of these methods.
+  const MatchResult& MatchOnce(std::string_view subject);
 
   // Drops every cached result (the next Match of each subject walks the
   // trie). Tests use it to compare cold and warm answers.

@@ -511,5 +511,32 @@ TEST(SublistAllocation, CacheHitAllocatesNothing) {
   EXPECT_EQ(&list.Match(subjects[0]), &list.Match(subjects[0]));
 }
 
+TEST(SublistMatchOnce, SameAnswersWithoutCachingAndWithoutAllocating) {
+  Subs subs;
+  Sublist list;
+  std::vector<Subscription*> live;
+  for (const char* s : {"_INBOX.abc.*", "_INBOX.>", "orders.>", "_INBOX.abc.7"}) {
+    live.push_back(subs.Make(s));
+    ASSERT_TRUE(list.Insert(live.back()).ok());
+  }
+  live.push_back(subs.Make("_INBOX.abc.*", "q"));
+  ASSERT_TRUE(list.Insert(live.back()).ok());
+  list.Match("orders.x");  // one cached subject
+  for (int i = 0; i < 50; ++i) {
+    const std::string subject = "_INBOX.abc." + std::to_string(i);
+    ExpectResult(list.MatchOnce(subject), Expected(live, subject), subject);
+  }
+  ExpectResult(list.MatchOnce("orders.x"), Expected(live, "orders.x"), "orders.x");
+  EXPECT_EQ(&list.MatchOnce("orders.x"), &list.Match("orders.x"));  // a hit is the cached result
+  EXPECT_EQ(list.cache_size(), 1u);  // the one-off subjects were not cached
+  const std::string warm = "_INBOX.abc.warm";
+  list.MatchOnce(warm);
+  StartCountingAllocations();
+  size_t seen = 0;
+  for (int i = 0; i < 1000; ++i) seen += list.MatchOnce(warm).plain.size();
+  EXPECT_EQ(StopCountingAllocations(), 0u);
+  EXPECT_EQ(seen, 2000u);  // _INBOX.abc.* and _INBOX.>
+}
+
 }  // namespace
 }  // namespace shortbus::server
