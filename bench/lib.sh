@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2154  # sourced: the caller sets and reads these variables
 # What bench/server_compare.sh and bench/streams_compare.sh share; sourced by
 # them (bash, set -euo pipefail). The caller sets `me` (its name, for
 # messages) and `build` (the build directory as given) before calling.
@@ -83,6 +84,19 @@ set_order() {
     order=()
     for ((i = ${#targets[@]} - 1; i >= 0; i--)); do order+=("${targets[$i]}"); done
   fi
+}
+
+# run_cases REP: every case of `cases` against each target, in the order
+# set_order gives; `run LABEL URL ARGS...` is the caller's.
+run_cases() {
+  local c t
+  set_order "$1"
+  for c in "${cases[@]}"; do
+    for t in "${order[@]}"; do
+      # shellcheck disable=SC2086
+      run $t $c
+    done
+  done
 }
 
 # machine_facts: sets git (describe of the tree), cpu (model name) and mem

@@ -170,13 +170,7 @@ for ((rep = 1; rep <= reps; rep++)); do
   elif [ "$have_sb" = 1 ]; then
     sb_failed "the throughput and latency cases of repetition $rep"
   fi
-  set_order "$rep"
-  for c in "${cases[@]}"; do
-    for t in "${order[@]}"; do
-      # shellcheck disable=SC2086
-      run $t $c
-    done
-  done
+  run_cases "$rep"
   # Request/reply latency paired: sequential round trips alternating
   # between nats-server and shortbusd in one process, so that both see the
   # same moments of the machine (the latency targets use these).

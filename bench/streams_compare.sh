@@ -256,13 +256,7 @@ for ((rep = 1; rep <= reps; rep++)); do
       fi
     done
   fi
-  set_order "$rep"
-  for c in "${cases[@]}"; do
-    for t in "${order[@]}"; do
-      # shellcheck disable=SC2086
-      run $t $c
-    done
-  done
+  run_cases "$rep"
   # Synchronous publish paired: one process alternates publishes between
   # nats-server and shortbusd, so that both see the same moments.
   if [ -n "$nats_url" ]; then
