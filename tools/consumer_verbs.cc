@@ -145,14 +145,10 @@ int RunAdd(JsApi* api, const VerbArgs& a) {
   const std::string& stream = a.positional[0];
   absl::StatusOr<json> r = api->Request(absl::StrCat("CONSUMER.DURABLE.CREATE.", stream, ".", a.positional[1]),
                                         {{"stream_name", stream}, {"config", *config}});
-  if (!r.ok()) return Fail("consumer add", r.status());
-  if (a.Has("--json")) {
-    std::printf("%s\n", InfoOnly(*r).dump().c_str());
-  } else {
+  if (r.ok() && !a.Has("--json")) {
     std::printf("created consumer %s on stream %s\n", a.positional[1].c_str(), stream.c_str());
-    PrintInfo(*r);
   }
-  return 0;
+  return PrintInfoResponse("consumer add", r, a, PrintInfo);
 }
 
 int RunLs(JsApi* api, const VerbArgs& a) {
@@ -173,20 +169,14 @@ int RunLs(JsApi* api, const VerbArgs& a) {
 }
 
 int RunInfo(JsApi* api, const VerbArgs& a) {
-  absl::StatusOr<json> r = api->Request(absl::StrCat("CONSUMER.INFO.", a.positional[0], ".", a.positional[1]));
-  if (!r.ok()) return Fail("consumer info", r.status());
-  if (a.Has("--json")) {
-    std::printf("%s\n", InfoOnly(*r).dump().c_str());
-  } else {
-    PrintInfo(*r);
-  }
-  return 0;
+  return PrintInfoResponse("consumer info",
+                           api->Request(absl::StrCat("CONSUMER.INFO.", a.positional[0], ".", a.positional[1])), a,
+                           PrintInfo);
 }
 
 int RunRm(JsApi* api, const VerbArgs& a) {
-  absl::StatusOr<json> r = api->Request(absl::StrCat("CONSUMER.DELETE.", a.positional[0], ".", a.positional[1]));
-  if (!r.ok()) return Fail("consumer rm", r.status());
-  if (!r->value("success", false)) return Fail("consumer rm", absl::UnknownError("the server did not delete it"));
+  absl::Status s = Deleted(api->Request(absl::StrCat("CONSUMER.DELETE.", a.positional[0], ".", a.positional[1])));
+  if (!s.ok()) return Fail("consumer rm", s);
   std::printf("deleted consumer %s of stream %s\n", a.positional[1].c_str(), a.positional[0].c_str());
   return 0;
 }

@@ -46,6 +46,23 @@ Json InfoOnly(Json response) {
   return response;
 }
 
+int PrintInfoResponse(std::string_view verb, const absl::StatusOr<Json>& r, const VerbArgs& a,
+                      void (*print)(const Json& info)) {
+  if (!r.ok()) return Fail(verb, r.status());
+  if (a.Has("--json")) {
+    std::printf("%s\n", InfoOnly(*r).dump().c_str());
+  } else {
+    print(*r);
+  }
+  return 0;
+}
+
+absl::Status Deleted(const absl::StatusOr<Json>& r) {
+  if (!r.ok()) return r.status();
+  if (!r->value("success", false)) return absl::UnknownError("the server did not delete it");
+  return absl::OkStatus();
+}
+
 absl::Status OneOf(const VerbArgs& a, const std::string& flag, std::initializer_list<const char*> allowed) {
   const std::string v = a.Value(flag);
   for (const char* x : allowed) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "tools/js_api.h"
 #include "tools/verb_args.h"
 
@@ -43,6 +44,16 @@ std::string Str(const Json& o, const char* key, const char* fallback = "-");
 // around the info object: its "type", "did_create", and the paging fields
 // some servers add.
 Json InfoOnly(Json response);
+
+// What `info` and `add` print of a STREAM/CONSUMER info response `r`: with
+// --json the info object on one line (InfoOnly), else print(info). Returns
+// the exit code: 0, or 1 after Fail(verb, ...) when the request failed.
+int PrintInfoResponse(std::string_view verb, const absl::StatusOr<Json>& r, const VerbArgs& a,
+                      void (*print)(const Json& info));
+
+// OK when a STREAM/CONSUMER.DELETE response `r` says it deleted; else the
+// request's error, or an error saying it did not.
+absl::Status Deleted(const absl::StatusOr<Json>& r);
 
 // OK when the value of `flag` is one of `allowed`, else an error naming them.
 absl::Status OneOf(const VerbArgs& a, const std::string& flag, std::initializer_list<const char*> allowed);

@@ -193,20 +193,12 @@ int RunLs(JsApi* api, const VerbArgs& a) {
 }
 
 int RunInfo(JsApi* api, const VerbArgs& a) {
-  absl::StatusOr<json> r = api->Request(absl::StrCat("STREAM.INFO.", a.positional[0]));
-  if (!r.ok()) return Fail("stream info", r.status());
-  if (a.Has("--json")) {
-    std::printf("%s\n", InfoOnly(*r).dump().c_str());
-  } else {
-    PrintInfo(*r);
-  }
-  return 0;
+  return PrintInfoResponse("stream info", api->Request(absl::StrCat("STREAM.INFO.", a.positional[0])), a, PrintInfo);
 }
 
 int RunRm(JsApi* api, const VerbArgs& a) {
-  absl::StatusOr<json> r = api->Request(absl::StrCat("STREAM.DELETE.", a.positional[0]));
-  if (!r.ok()) return Fail("stream rm", r.status());
-  if (!r->value("success", false)) return Fail("stream rm", absl::UnknownError("the server did not delete it"));
+  absl::Status s = Deleted(api->Request(absl::StrCat("STREAM.DELETE.", a.positional[0])));
+  if (!s.ok()) return Fail("stream rm", s);
   std::printf("deleted stream %s\n", a.positional[0].c_str());
   return 0;
 }
