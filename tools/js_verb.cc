@@ -27,7 +27,7 @@ int RunJsSubVerb(std::string_view group, const std::vector<std::string>& args, c
     return 1;
   }
   const std::vector<std::string> rest(args.begin() + 1, args.end());
-  const std::string verb = absl::StrCat(group, " ", sub);
+  const std::string verb = std::string(group) + " " + sub;
   std::optional<VerbArgs> a = ParseOrUsage(verb, rest, found->value_flags, found->switch_flags,
                                            found->min_positional, found->max_positional, usage);
   if (!a) return 1;
