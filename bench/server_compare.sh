@@ -37,17 +37,11 @@ for a in "$@"; do
   esac
 done
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(dirname "$here")
-[ -f "$build/build.ninja" ] || { echo "server_compare.sh: $build is not a configured build directory" >&2; exit 1; }
-builddir=$(cd "$build" && pwd)
-load="$builddir/bench/shortbus-load"
-if ! ninja -C "$build" bench/shortbus-load >"$builddir/bench-server-ninja.log" 2>&1; then
-  [ -x "$load" ] || { cat "$builddir/bench-server-ninja.log" >&2; exit 1; }
-  echo "server_compare.sh: ninja failed (see $builddir/bench-server-ninja.log); using the $load already built" >&2
-fi
-nats=${NATS_SERVER:-$(command -v nats-server || true)}
-shortbusd=${SHORTBUSD:-$builddir/server/shortbusd}
-[ -n "$nats" ] && [ -x "$nats" ] || { echo "server_compare.sh: nats-server is not installed" >&2; exit 1; }
+me=server_compare.sh
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
+bench_prepare server
+bench_find_servers
 have_sb=1
 if [ "$aa" = 1 ]; then
   shortbusd="$nats (A/A: a second nats-server in the shortbusd columns)"
@@ -62,32 +56,9 @@ out="$builddir/bench-server-results.jsonl"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/shortbus-compare.XXXXXX")
-pids=()
-stop() {  # stop PID: SIGTERM, then wait for it
-  kill "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-  local p kept=()
-  for p in ${pids[@]+"${pids[@]}"}; do [ "$p" = "$1" ] || kept+=("$p"); done
-  pids=(${kept[@]+"${kept[@]}"})
-}
-cleanup() {
-  local p
-  for p in ${pids[@]+"${pids[@]}"}; do kill "$p" 2>/dev/null || true; done
-  for p in ${pids[@]+"${pids[@]}"}; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
 trap cleanup EXIT
 # wait_for PID FILE: until FILE is non-empty (or the process has died).
-wait_for() {
-  local i
-  for ((i = 0; i < 400; i++)); do
-    [ -s "$2" ] && return 0
-    kill -0 "$1" 2>/dev/null || { echo "server_compare.sh: pid $1 exited before writing $2" >&2; return 1; }
-    sleep 0.025
-  done
-  echo "server_compare.sh: no $2 after 10 s" >&2
-  return 1
-}
+wait_for() { wait_until "$1" "$2" test -s "$2"; }
 
 # Each start_* sets pid and the target URLs (tcp_url, unix_url; "" when the
 # server has no such listener).
@@ -99,7 +70,7 @@ start_nats() {
   pids+=("$pid")
   wait_for "$pid" "$d/nats-server_$pid.ports"
   local port
-  port=$(sed -n 's/.*"nats":\["nats:\/\/[^"]*:\([0-9][0-9]*\)".*/\1/p' "$d/nats-server_$pid.ports")
+  port=$(nats_port "$d/nats-server_$pid.ports")
   tcp_url="tcp://127.0.0.1:$port"
   unix_url=""
 }
@@ -199,19 +170,7 @@ for ((rep = 1; rep <= reps; rep++)); do
   elif [ "$have_sb" = 1 ]; then
     sb_failed "the throughput and latency cases of repetition $rep"
   fi
-  # Odd repetitions run the targets of a case in one order, even ones in
-  # the reverse order, so that neither server always goes first.
-  order=("${targets[@]}")
-  if ((rep % 2 == 0)); then
-    order=()
-    for ((i = ${#targets[@]} - 1; i >= 0; i--)); do order+=("${targets[$i]}"); done
-  fi
-  for c in "${cases[@]}"; do
-    for t in "${order[@]}"; do
-      # shellcheck disable=SC2086
-      run $t $c
-    done
-  done
+  run_cases "$rep"
   # Request/reply latency paired: sequential round trips alternating
   # between nats-server and shortbusd in one process, so that both see the
   # same moments of the machine (the issue's latency targets use these).
@@ -238,9 +197,7 @@ for ((rep = 1; rep <= reps; rep++)); do
 done
 end=$(date +%s)
 
-git=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
-cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)
-mem=$(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
+machine_facts
 nats_version=$("$nats" --version 2>&1 | head -n 1)
 report_args=("$out" --reps "$reps" --seconds "$((end - start))"
   --context "git=$git" --context "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"

@@ -46,20 +46,14 @@ for a in "$@"; do
 done
 command_line="bench/streams_compare.sh $build${*:+ $*}"
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(dirname "$here")
-[ -f "$build/build.ninja" ] || { echo "streams_compare.sh: $build is not a configured build directory" >&2; exit 1; }
-builddir=$(cd "$build" && pwd)
-load="$builddir/bench/shortbus-load"
-if ! ninja -C "$build" bench/shortbus-load >"$builddir/bench-streams-ninja.log" 2>&1; then
-  [ -x "$load" ] || { cat "$builddir/bench-streams-ninja.log" >&2; exit 1; }
-  echo "streams_compare.sh: ninja failed (see $builddir/bench-streams-ninja.log); using the $load already built" >&2
-fi
-nats=${NATS_SERVER:-$(command -v nats-server || true)}
-shortbusd=${SHORTBUSD:-$builddir/server/shortbusd}
+me=streams_compare.sh
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
+bench_prepare streams
+bench_find_servers
 redis=${REDIS_SERVER:-$(command -v redis-server || true)}
 redis_bench=${REDIS_BENCHMARK:-$(command -v redis-benchmark || true)}
 redis_cli=${REDIS_CLI:-$(command -v redis-cli || true)}
-[ -n "$nats" ] && [ -x "$nats" ] || { echo "streams_compare.sh: nats-server is not installed" >&2; exit 1; }
 have_sb=1
 [ -x "$shortbusd" ] || { have_sb=0; echo "streams_compare.sh: $shortbusd is not built: shortbusd columns are pending" >&2; }
 have_redis=1
@@ -75,46 +69,7 @@ md=${md:-$builddir/bench-streams.md}
 data=${SHORTBUS_BENCH_DIR:-$builddir/bench-data}
 mkdir -p "$data"
 tmp=$(mktemp -d "$data/shortbus-streams.XXXXXX")
-pids=()
-forget() {  # forget PID: no longer ours to stop
-  local p kept=()
-  for p in ${pids[@]+"${pids[@]}"}; do [ "$p" = "$1" ] || kept+=("$p"); done
-  pids=(${kept[@]+"${kept[@]}"})
-}
-ours() {  # ours PID: started here and not yet stopped
-  local p
-  for p in ${pids[@]+"${pids[@]}"}; do [ "$p" = "$1" ] && return 0; done
-  return 1
-}
-gone() {  # gone PID: exited (or a zombie awaiting wait)
-  ! kill -0 "$1" 2>/dev/null || [ "$(sed -n 's/^State:\s*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null)" = Z ]
-}
-stop() {  # stop PID: SIGTERM, up to 10 s to exit, then SIGKILL; reaped
-  local i
-  kill "$1" 2>/dev/null || true
-  for ((i = 0; i < 400; i++)); do gone "$1" && break; sleep 0.025; done
-  gone "$1" || { echo "streams_compare.sh: pid $1 ignored SIGTERM for 10 s: SIGKILL" >&2; kill -KILL "$1" 2>/dev/null || true; }
-  wait "$1" 2>/dev/null || true
-  forget "$1"
-}
-cleanup() {
-  local p
-  for p in ${pids[@]+"${pids[@]}"}; do stop "$p"; done
-  rm -rf "$tmp"
-}
 trap cleanup EXIT
-# wait_until PID WHAT CMD...: until CMD succeeds, the process dies, or 10 s.
-wait_until() {
-  local pid=$1 what=$2 i
-  shift 2
-  for ((i = 0; i < 400; i++)); do
-    "$@" >/dev/null 2>&1 && return 0
-    gone "$pid" && { echo "streams_compare.sh: pid $pid exited before $what" >&2; return 1; }
-    sleep 0.025
-  done
-  echo "streams_compare.sh: no $what after 10 s" >&2
-  return 1
-}
 
 # Each start_* sets pid and url, or returns 1 (the log tail on stderr).
 start_nats() {
@@ -124,7 +79,7 @@ start_nats() {
   pid=$!
   pids+=("$pid")
   wait_until "$pid" "nats-server's ports file" test -s "$d/nats-server_$pid.ports" || return 1
-  url="tcp://127.0.0.1:$(sed -n 's/.*"nats":\["nats:\/\/[^"]*:\([0-9][0-9]*\)".*/\1/p' "$d/nats-server_$pid.ports")"
+  url="tcp://127.0.0.1:$(nats_port "$d/nats-server_$pid.ports")"
 }
 start_shortbusd() {  # start_shortbusd SYNC
   local d="$tmp/sb-$1.$RANDOM"
@@ -301,19 +256,7 @@ for ((rep = 1; rep <= reps; rep++)); do
       fi
     done
   fi
-  # Odd repetitions run the targets of a case in one order, even ones in
-  # the reverse order, so that no server always goes first.
-  order=("${targets[@]}")
-  if ((rep % 2 == 0)); then
-    order=()
-    for ((i = ${#targets[@]} - 1; i >= 0; i--)); do order+=("${targets[$i]}"); done
-  fi
-  for c in "${cases[@]}"; do
-    for t in "${order[@]}"; do
-      # shellcheck disable=SC2086
-      run $t $c
-    done
-  done
+  run_cases "$rep"
   # Synchronous publish paired: one process alternates publishes between
   # nats-server and shortbusd, so that both see the same moments.
   if [ -n "$nats_url" ]; then
@@ -348,9 +291,7 @@ done
 end=$(date +%s)
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
-git=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
-cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)
-mem=$(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
+machine_facts
 fs=$(df -T "$data" | awk 'NR == 2 {print $2}')
 report_args=("$out" --reps "$reps" --seconds "$((end - start))" --json-out "$summary" --md-out "$md"
   --context "git=$git" --context "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"

@@ -14,6 +14,7 @@
 #include "tools/json_escape.h"
 #include "tools/nats_client.h"
 #include "tools/verb_args.h"
+#include "tools/verb_common.h"
 
 namespace shortbus::tools {
 
@@ -78,41 +79,10 @@ constexpr char kStatusUsage[] =
     "limits) and one PING round trip. --json prints the INFO object with \"url\" and \"rtt_us\".\n"
     "Exit 0, 1 when the server can not be reached.\n";
 
-int Fail(const std::string& verb, const absl::Status& s) {
-  std::fprintf(stderr, "shortbus %s: %s\n", verb.c_str(), std::string(s.message()).c_str());
-  return 1;
-}
-
-// Connects to the server the flags and environment name; *resolved (when
-// given) receives its address.
-absl::StatusOr<std::unique_ptr<NatsClient>> Dial(const VerbArgs& a, ServerAddress* resolved = nullptr) {
-  absl::StatusOr<ServerAddress> address = ResolveServerAddress(a.Value("--server"), std::getenv("SHORTBUS_URL"));
-  if (!address.ok()) return address.status();
-  if (resolved != nullptr) *resolved = *address;
-  absl::StatusOr<std::unique_ptr<NatsClient>> c = NatsClient::Connect(*address);
-  if (!c.ok()) {
-    return absl::Status(c.status().code(), absl::StrCat(address->ToString(), ": ", c.status().message()));
-  }
-  return c;
-}
-
-// The verb's arguments, or nullopt after printing the problem and the usage
-// (a bad flag, or not between min and max positional arguments).
-std::optional<VerbArgs> ParseOrUsage(const char* verb, const std::vector<std::string>& args,
-                                     const std::set<std::string_view>& value_flags,
-                                     const std::set<std::string_view>& switch_flags, size_t min_positional,
-                                     size_t max_positional, const char* usage) {
-  absl::StatusOr<VerbArgs> a = ParseVerbArgs(args, value_flags, switch_flags);
-  if (a.ok() && a->positional.size() >= min_positional && a->positional.size() <= max_positional) return *a;
-  if (!a.ok()) std::fprintf(stderr, "shortbus %s: %s\n", verb, std::string(a.status().message()).c_str());
-  std::fputs(usage, stderr);
-  return std::nullopt;
-}
-
 // Connects and subscribes to the first positional argument (in --queue's
 // group); the subscription is in place on the server when this returns.
 absl::StatusOr<std::unique_ptr<NatsClient>> DialAndSubscribe(const VerbArgs& a) {
-  auto client = Dial(a);
+  auto client = DialServer(a);
   if (!client.ok()) return client.status();
   absl::StatusOr<uint64_t> sid = (*client)->Subscribe(a.positional[0], a.Value("--queue"));
   if (!sid.ok()) return sid.status();
@@ -149,7 +119,7 @@ int RunPub(const std::vector<std::string>& args) {
   }
   absl::StatusOr<absl::Duration> timeout = a->Duration("--timeout", absl::Seconds(5));
   if (!timeout.ok()) return Fail("pub", timeout.status());
-  auto client = Dial(*a);
+  auto client = DialServer(*a);
   if (!client.ok()) return Fail("pub", client.status());
   const std::string& subject = a->positional[0];
   const std::string headers = HeaderBlock(a->values.count("--header") ? a->values.at("--header") : std::vector<std::string>());
@@ -206,7 +176,7 @@ int RunReq(const std::vector<std::string>& args) {
   if (!a) return 1;
   absl::StatusOr<absl::Duration> timeout = a->Duration("--timeout", absl::Seconds(2));
   if (!timeout.ok()) return Fail("req", timeout.status());
-  auto client = Dial(*a);
+  auto client = DialServer(*a);
   if (!client.ok()) return Fail("req", client.status());
   const std::string inbox = (*client)->NewInbox();
   absl::StatusOr<uint64_t> sid = (*client)->Subscribe(inbox);
@@ -253,7 +223,7 @@ int RunStatus(const std::vector<std::string>& args) {
   std::optional<VerbArgs> a = ParseOrUsage("status", args, {"--server"}, {"--json"}, 0, 0, kStatusUsage);
   if (!a) return 1;
   ServerAddress address;
-  auto client = Dial(*a, &address);
+  auto client = DialServer(*a, &address);
   if (!client.ok()) return Fail("status", client.status());
   absl::StatusOr<absl::Duration> rtt = (*client)->RoundTrip(absl::Seconds(5));
   if (!rtt.ok()) return Fail("status", rtt.status());
@@ -273,13 +243,6 @@ int RunStatus(const std::vector<std::string>& args) {
   std::printf("client id    %s\n", field("client_id").c_str());
   std::printf("round trip   %.0f us\n", absl::ToDoubleMicroseconds(*rtt));
   return 0;
-}
-
-bool WantsHelp(const std::vector<std::string>& args) {
-  for (const std::string& a : args) {
-    if (a == "--help" || a == "-h") return true;
-  }
-  return false;
 }
 
 }  // namespace

@@ -5,8 +5,8 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "tools/js_api.h"
+#include "tools/js_verb.h"
 #include "tools/js_message.h"
 #include "tools/time_arg.h"
 #include "tools/verb_common.h"
@@ -49,10 +49,6 @@ namespace {
 
 using json = Json;
 
-std::string Str(const json& o, const char* key, const char* fallback = "-") {
-  return o.contains(key) && o[key].is_string() ? o[key].get<std::string>() : fallback;
-}
-
 std::string Num(const json& o, const char* key) {
   if (!o.contains(key) || !o[key].is_number_integer()) return "-";
   const int64_t v = o[key].get<int64_t>();
@@ -90,21 +86,6 @@ void PrintInfo(const json& info) {
   std::printf("ack floor   %s\n", Pair(info, "ack_floor").c_str());
   std::printf("pending     %s to deliver, %s awaiting ack, %s redelivered\n", Num(info, "num_pending").c_str(),
               Num(info, "num_ack_pending").c_str(), Num(info, "num_redelivered").c_str());
-}
-
-// The info object without what belongs to the response around it: its
-// "type", "did_create", and the paging fields some servers add.
-json InfoOnly(json response) {
-  for (const char* k : {"type", "did_create", "total", "offset", "limit"}) response.erase(k);
-  return response;
-}
-
-absl::Status OneOf(const VerbArgs& a, const std::string& flag, std::initializer_list<const char*> allowed) {
-  const std::string v = a.Value(flag);
-  for (const char* x : allowed) {
-    if (v == x) return absl::OkStatus();
-  }
-  return absl::InvalidArgumentError(absl::StrCat(flag, " ", v, ": not one of ", absl::StrJoin(allowed, ", ")));
 }
 
 absl::StatusOr<json> AddConfig(const VerbArgs& a) {
@@ -164,14 +145,10 @@ int RunAdd(JsApi* api, const VerbArgs& a) {
   const std::string& stream = a.positional[0];
   absl::StatusOr<json> r = api->Request(absl::StrCat("CONSUMER.DURABLE.CREATE.", stream, ".", a.positional[1]),
                                         {{"stream_name", stream}, {"config", *config}});
-  if (!r.ok()) return Fail("consumer add", r.status());
-  if (a.Has("--json")) {
-    std::printf("%s\n", InfoOnly(*r).dump().c_str());
-  } else {
+  if (r.ok() && !a.Has("--json")) {
     std::printf("created consumer %s on stream %s\n", a.positional[1].c_str(), stream.c_str());
-    PrintInfo(*r);
   }
-  return 0;
+  return PrintInfoResponse("consumer add", r, a, PrintInfo);
 }
 
 int RunLs(JsApi* api, const VerbArgs& a) {
@@ -192,20 +169,14 @@ int RunLs(JsApi* api, const VerbArgs& a) {
 }
 
 int RunInfo(JsApi* api, const VerbArgs& a) {
-  absl::StatusOr<json> r = api->Request(absl::StrCat("CONSUMER.INFO.", a.positional[0], ".", a.positional[1]));
-  if (!r.ok()) return Fail("consumer info", r.status());
-  if (a.Has("--json")) {
-    std::printf("%s\n", InfoOnly(*r).dump().c_str());
-  } else {
-    PrintInfo(*r);
-  }
-  return 0;
+  return PrintInfoResponse("consumer info",
+                           api->Request(absl::StrCat("CONSUMER.INFO.", a.positional[0], ".", a.positional[1])), a,
+                           PrintInfo);
 }
 
 int RunRm(JsApi* api, const VerbArgs& a) {
-  absl::StatusOr<json> r = api->Request(absl::StrCat("CONSUMER.DELETE.", a.positional[0], ".", a.positional[1]));
-  if (!r.ok()) return Fail("consumer rm", r.status());
-  if (!r->value("success", false)) return Fail("consumer rm", absl::UnknownError("the server did not delete it"));
+  absl::Status s = Deleted(api->Request(absl::StrCat("CONSUMER.DELETE.", a.positional[0], ".", a.positional[1])));
+  if (!s.ok()) return Fail("consumer rm", s);
   std::printf("deleted consumer %s of stream %s\n", a.positional[1].c_str(), a.positional[0].c_str());
   return 0;
 }
@@ -295,41 +266,20 @@ int RunNext(JsApi* api, const VerbArgs& a) {
 }  // namespace
 
 int RunConsumerVerb(const std::vector<std::string>& args) {
-  if (args.empty() || WantsHelp(args)) {
-    std::fputs(kConsumerUsage, args.empty() ? stderr : stdout);
-    return args.empty() ? 1 : 0;
-  }
-  const std::string sub = args[0];
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
-  const std::string verb = "consumer " + sub;
-  std::optional<VerbArgs> a;
-  if (sub == "add") {
-    a = ParseOrUsage(verb, rest,
-                     {"--server", "--filter", "--deliver", "--from", "--since", "--ack", "--ack-wait", "--max-deliver",
-                      "--max-ack-pending", "--deliver-subject", "--deliver-group"},
-                     {"--json"}, 2, 2, kConsumerUsage);
-  } else if (sub == "ls") {
-    a = ParseOrUsage(verb, rest, {"--server"}, {"--json"}, 1, 1, kConsumerUsage);
-  } else if (sub == "info") {
-    a = ParseOrUsage(verb, rest, {"--server"}, {"--json"}, 2, 2, kConsumerUsage);
-  } else if (sub == "next") {
-    a = ParseOrUsage(verb, rest, {"--server", "--count", "--timeout"}, {"--json", "--no-ack"}, 2, 2, kConsumerUsage);
-  } else if (sub == "rm") {
-    a = ParseOrUsage(verb, rest, {"--server"}, {}, 2, 2, kConsumerUsage);
-  } else {
-    std::fprintf(stderr, "shortbus consumer: unknown verb `%s`\n", sub.c_str());
-    std::fputs(kConsumerUsage, stderr);
-    return 1;
-  }
-  if (!a) return 1;
-  auto client = DialServer(*a);
-  if (!client.ok()) return Fail(verb, client.status());
-  JsApi api(client->get());
-  if (sub == "add") return RunAdd(&api, *a);
-  if (sub == "ls") return RunLs(&api, *a);
-  if (sub == "info") return RunInfo(&api, *a);
-  if (sub == "next") return RunNext(&api, *a);
-  return RunRm(&api, *a);
+  static const std::vector<JsSubVerb> kSubs = {
+      {"add",
+       {"--server", "--filter", "--deliver", "--from", "--since", "--ack", "--ack-wait", "--max-deliver",
+        "--max-ack-pending", "--deliver-subject", "--deliver-group"},
+       {"--json"},
+       2,
+       2,
+       RunAdd},
+      {"ls", {"--server"}, {"--json"}, 1, 1, RunLs},
+      {"info", {"--server"}, {"--json"}, 2, 2, RunInfo},
+      {"next", {"--server", "--count", "--timeout"}, {"--json", "--no-ack"}, 2, 2, RunNext},
+      {"rm", {"--server"}, {}, 2, 2, RunRm},
+  };
+  return RunJsSubVerb("consumer", args, kSubs, kConsumerUsage);
 }
 
 }  // namespace shortbus::tools

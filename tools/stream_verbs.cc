@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "tools/js_api.h"
+#include "tools/js_verb.h"
 #include "tools/time_arg.h"
 #include "tools/verb_common.h"
 
@@ -61,10 +62,6 @@ std::string Duration(const json& config, const char* key) {
   return FormatDurationArg(absl::Nanoseconds(config[key].get<int64_t>()));
 }
 
-std::string Str(const json& o, const char* key, const char* fallback = "-") {
-  return o.contains(key) && o[key].is_string() ? o[key].get<std::string>() : fallback;
-}
-
 std::string Subjects(const json& config) {
   std::vector<std::string> s;
   if (config.contains("subjects") && config["subjects"].is_array()) {
@@ -103,13 +100,6 @@ void PrintInfo(const json& info) {
   std::printf("consumers   %llu\n", static_cast<unsigned long long>(state.value("consumer_count", uint64_t{0})));
 }
 
-// The info object without what belongs to the response around it: its
-// "type", "did_create", and the paging fields some servers add.
-json InfoOnly(json response) {
-  for (const char* k : {"type", "did_create", "total", "offset", "limit"}) response.erase(k);
-  return response;
-}
-
 // Flag value for a count or size limit: -1 for `unlimited` / -1.
 absl::StatusOr<int64_t> LimitFlag(const VerbArgs& a, const std::string& flag, bool size) {
   const std::string v = a.Value(flag);
@@ -128,14 +118,6 @@ absl::StatusOr<int64_t> DurationFlag(const VerbArgs& a, const std::string& flag)
   absl::StatusOr<absl::Duration> d = ParseDurationArg(v);
   if (!d.ok()) return absl::InvalidArgumentError(absl::StrCat(flag, " ", d.status().message()));
   return absl::ToInt64Nanoseconds(*d);
-}
-
-absl::Status OneOf(const VerbArgs& a, const std::string& flag, std::initializer_list<const char*> allowed) {
-  const std::string v = a.Value(flag);
-  for (const char* x : allowed) {
-    if (v == x) return absl::OkStatus();
-  }
-  return absl::InvalidArgumentError(absl::StrCat(flag, " ", v, ": not one of ", absl::StrJoin(allowed, ", ")));
 }
 
 absl::StatusOr<json> AddConfig(const VerbArgs& a) {
@@ -211,20 +193,12 @@ int RunLs(JsApi* api, const VerbArgs& a) {
 }
 
 int RunInfo(JsApi* api, const VerbArgs& a) {
-  absl::StatusOr<json> r = api->Request(absl::StrCat("STREAM.INFO.", a.positional[0]));
-  if (!r.ok()) return Fail("stream info", r.status());
-  if (a.Has("--json")) {
-    std::printf("%s\n", InfoOnly(*r).dump().c_str());
-  } else {
-    PrintInfo(*r);
-  }
-  return 0;
+  return PrintInfoResponse("stream info", api->Request(absl::StrCat("STREAM.INFO.", a.positional[0])), a, PrintInfo);
 }
 
 int RunRm(JsApi* api, const VerbArgs& a) {
-  absl::StatusOr<json> r = api->Request(absl::StrCat("STREAM.DELETE.", a.positional[0]));
-  if (!r.ok()) return Fail("stream rm", r.status());
-  if (!r->value("success", false)) return Fail("stream rm", absl::UnknownError("the server did not delete it"));
+  absl::Status s = Deleted(api->Request(absl::StrCat("STREAM.DELETE.", a.positional[0])));
+  if (!s.ok()) return Fail("stream rm", s);
   std::printf("deleted stream %s\n", a.positional[0].c_str());
   return 0;
 }
@@ -255,41 +229,20 @@ int RunPurge(JsApi* api, const VerbArgs& a) {
 }  // namespace
 
 int RunStreamVerb(const std::vector<std::string>& args) {
-  if (args.empty() || WantsHelp(args)) {
-    std::fputs(kStreamUsage, args.empty() ? stderr : stdout);
-    return args.empty() ? 1 : 0;
-  }
-  const std::string sub = args[0];
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
-  const std::string verb = "stream " + sub;
-  std::optional<VerbArgs> a;
-  if (sub == "add") {
-    a = ParseOrUsage(verb, rest,
-                     {"--server", "--max-msgs", "--max-bytes", "--max-age", "--max-msg-size", "--max-msgs-per-subject",
-                      "--discard", "--retention", "--duplicate-window", "--sync"},
-                     {"--json"}, 2, SIZE_MAX, kStreamUsage);
-  } else if (sub == "ls") {
-    a = ParseOrUsage(verb, rest, {"--server"}, {"--json"}, 0, 0, kStreamUsage);
-  } else if (sub == "info") {
-    a = ParseOrUsage(verb, rest, {"--server"}, {"--json"}, 1, 1, kStreamUsage);
-  } else if (sub == "rm") {
-    a = ParseOrUsage(verb, rest, {"--server"}, {}, 1, 1, kStreamUsage);
-  } else if (sub == "purge") {
-    a = ParseOrUsage(verb, rest, {"--server", "--subject", "--keep", "--seq"}, {"--json"}, 1, 1, kStreamUsage);
-  } else {
-    std::fprintf(stderr, "shortbus stream: unknown verb `%s`\n", sub.c_str());
-    std::fputs(kStreamUsage, stderr);
-    return 1;
-  }
-  if (!a) return 1;
-  auto client = DialServer(*a);
-  if (!client.ok()) return Fail(verb, client.status());
-  JsApi api(client->get());
-  if (sub == "add") return RunAdd(&api, *a);
-  if (sub == "ls") return RunLs(&api, *a);
-  if (sub == "info") return RunInfo(&api, *a);
-  if (sub == "rm") return RunRm(&api, *a);
-  return RunPurge(&api, *a);
+  static const std::vector<JsSubVerb> kSubs = {
+      {"add",
+       {"--server", "--max-msgs", "--max-bytes", "--max-age", "--max-msg-size", "--max-msgs-per-subject", "--discard",
+        "--retention", "--duplicate-window", "--sync"},
+       {"--json"},
+       2,
+       SIZE_MAX,
+       RunAdd},
+      {"ls", {"--server"}, {"--json"}, 0, 0, RunLs},
+      {"info", {"--server"}, {"--json"}, 1, 1, RunInfo},
+      {"rm", {"--server"}, {}, 1, 1, RunRm},
+      {"purge", {"--server", "--subject", "--keep", "--seq"}, {"--json"}, 1, 1, RunPurge},
+  };
+  return RunJsSubVerb("stream", args, kSubs, kStreamUsage);
 }
 
 }  // namespace shortbus::tools

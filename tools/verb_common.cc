@@ -37,9 +37,10 @@ std::optional<VerbArgs> ParseOrUsage(std::string_view verb, const std::vector<st
   return std::nullopt;
 }
 
-absl::StatusOr<std::unique_ptr<NatsClient>> DialServer(const VerbArgs& a) {
+absl::StatusOr<std::unique_ptr<NatsClient>> DialServer(const VerbArgs& a, ServerAddress* resolved) {
   absl::StatusOr<ServerAddress> address = ResolveServerAddress(a.Value("--server"), std::getenv("SHORTBUS_URL"));
   if (!address.ok()) return address.status();
+  if (resolved != nullptr) *resolved = *address;
   absl::StatusOr<std::unique_ptr<NatsClient>> c = NatsClient::Connect(*address);
   if (!c.ok()) {
     return absl::Status(c.status().code(), absl::StrCat(address->ToString(), ": ", c.status().message()));

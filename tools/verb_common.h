@@ -32,7 +32,8 @@ std::optional<VerbArgs> ParseOrUsage(std::string_view verb, const std::vector<st
                                      size_t max_positional, const char* usage);
 
 // Connects to the server the flags and environment name; errors name it.
-absl::StatusOr<std::unique_ptr<NatsClient>> DialServer(const VerbArgs& a);
+// *resolved (when given) receives its address.
+absl::StatusOr<std::unique_ptr<NatsClient>> DialServer(const VerbArgs& a, ServerAddress* resolved = nullptr);
 
 // Standard output for verbs that print messages until told to stop. The
 // constructor ignores SIGPIPE for the process, so a reader that went away

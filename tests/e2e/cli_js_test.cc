@@ -4,22 +4,14 @@
 // JetStream (E2E_SERVER_KIND / E2E_SERVER_BIN / E2E_JETSTREAM=1 from meson;
 // the CLI's path in SHORTBUS_BIN). Every wait is bounded and waits for a
 // condition (output seen, process exited, the clock passed a mark).
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <iomanip>
-#include <cstdlib>
-#include <fstream>
-#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -27,114 +19,14 @@
 #include <thread>
 #include <vector>
 
-#include "tests/e2e/server_launcher.h"
-#include "tests/server/daemon_harness.h"
+#include "tests/e2e/cli_process.h"
 
 namespace shortbus::e2e {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
-
-constexpr auto kLimit = std::chrono::seconds(10);
-
-// A child process (a program and its arguments) with its standard input
-// given and its output (stdout and stderr apart) collected; killed when
-// destroyed.
-class Process {
- public:
-  Process(const std::string& program, const std::vector<std::string>& args, const std::string& stdin_data = "") {
-    int in[2], out[2], err[2];
-    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(in[0], 0);
-      ::dup2(out[1], 1);
-      ::dup2(err[1], 2);
-      std::vector<char*> argv{const_cast<char*>(program.c_str())};
-      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::unsetenv("SHORTBUS_URL");
-      ::execv(program.c_str(), argv.data());
-      ::_exit(127);
-    }
-    ::close(in[0]);
-    ::close(out[1]);
-    ::close(err[1]);
-    if (!stdin_data.empty()) (void)!::write(in[1], stdin_data.data(), stdin_data.size());
-    ::close(in[1]);
-    out_fd_ = out[0];
-    err_fd_ = err[0];
-    ::fcntl(out_fd_, F_SETFL, O_NONBLOCK);
-    ::fcntl(err_fd_, F_SETFL, O_NONBLOCK);
-  }
-  ~Process() {
-    if (pid_ > 0 && code_ == kRunning) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (out_fd_ >= 0) ::close(out_fd_);
-    if (err_fd_ >= 0) ::close(err_fd_);
-  }
-
-  bool Exited() {
-    Drain();
-    if (code_ != kRunning || pid_ <= 0) return true;
-    int status;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      Drain();
-      return true;
-    }
-    return false;
-  }
-  // Waits (bounded) for the exit; -1 when it did not exit in time.
-  int Wait(std::chrono::milliseconds limit = kLimit) {
-    return WaitFor([&] { return Exited(); }, limit) ? code_ : -1;
-  }
-  // Waits (bounded) until `cond` holds, reading output meanwhile.
-  bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds limit = kLimit) {
-    const auto end = Clock::now() + limit;
-    while (true) {
-      Drain();
-      if (cond()) return true;
-      if (Clock::now() > end) return false;
-      pollfd p[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
-      ::poll(p, 2, 10);
-    }
-  }
-  // Standard output's complete lines so far.
-  std::vector<std::string> Lines() {
-    Drain();
-    std::vector<std::string> lines;
-    std::istringstream in(out_.substr(0, out_.rfind('\n') + 1));
-    for (std::string l; std::getline(in, l);) lines.push_back(l);
-    return lines;
-  }
-  int code() const { return code_; }
-  const std::string& out() const { return out_; }
-  const std::string& err() const { return err_; }
-
- private:
-  static constexpr int kRunning = -1000;
-  void Drain() {
-    char buf[4096];
-    ssize_t n;
-    while (out_fd_ >= 0 && (n = ::read(out_fd_, buf, sizeof buf)) > 0) out_.append(buf, static_cast<size_t>(n));
-    while (err_fd_ >= 0 && (n = ::read(err_fd_, buf, sizeof buf)) > 0) err_.append(buf, static_cast<size_t>(n));
-  }
-  pid_t pid_ = -1;
-  int out_fd_ = -1, err_fd_ = -1;
-  int code_ = kRunning;
-  std::string out_, err_;
-};
-
-std::string ShortbusBin() {
-  const char* bin = std::getenv("SHORTBUS_BIN");
-  return bin == nullptr ? "" : bin;
-}
 
 // Parses each line as a JSON object; a line that is not one fails the test.
 std::vector<json> JsonLines(const std::vector<std::string>& lines) {
@@ -189,35 +81,8 @@ std::string FormatTime(std::chrono::system_clock::time_point t) {
   return out;
 }
 
-class CliJsTest : public ::testing::Test {
+class CliJsTest : public CliServerTest {
  protected:
-  void SetUp() override {
-    target_ = TargetFromEnv();
-    if (target_.kind.empty()) GTEST_SKIP() << "E2E_SERVER_KIND not set (run through meson)";
-    ASSERT_FALSE(ShortbusBin().empty()) << "SHORTBUS_BIN is set by meson";
-    if (target_.kind == "nats-server") target_.binary = NatsServerWithJetStream();
-    server_ = std::make_unique<ServerProcess>(target_, ServerOptions());
-    const std::string err = server_->Start();
-    ASSERT_TRUE(err.empty()) << err;
-  }
-
-  // nats-server needs -js and a store directory. Until the launcher passes
-  // them (E2E_JETSTREAM), a wrapper named like the binary adds them; it
-  // execs, so the pid and the ports file name stay nats-server's own.
-  std::string NatsServerWithJetStream() {
-    const std::string wrapper = dir_ / "nats-server";
-    std::ofstream(wrapper) << "#!/bin/sh\n"
-                           << "case \" $* \" in *\" -js \"*) exec '" << target_.binary << "' \"$@\";; esac\n"
-                           << "exec '" << target_.binary << "' -js -sd '" << (dir_ / "jetstream") << "' \"$@\"\n";
-    ::chmod(wrapper.c_str(), 0755);
-    return wrapper;
-  }
-
-  std::vector<std::string> With(std::vector<std::string> args) {
-    args.push_back("--server");
-    args.push_back(server_->url());
-    return args;
-  }
   std::unique_ptr<Process> Start(const std::vector<std::string>& args, const std::string& stdin_data = "") {
     return std::make_unique<Process>(ShortbusBin(), With(args), stdin_data);
   }
@@ -246,9 +111,6 @@ class CliJsTest : public ::testing::Test {
     return p->out();
   }
 
-  shortbus::testing::TempDir dir_;
-  Target target_;
-  std::unique_ptr<ServerProcess> server_;
 };
 
 TEST_F(CliJsTest, StreamAddLsInfoRm) {

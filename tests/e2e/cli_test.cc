@@ -3,22 +3,14 @@
 // E2E_SERVER_KIND / E2E_SERVER_BIN as the other e2e tests; the CLI's path in
 // SHORTBUS_BIN). Waits are on conditions: a subscriber that is not yet
 // subscribed simply misses a publish, so publishing repeats until it exits.
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "tests/e2e/server_launcher.h"
+#include "tests/e2e/cli_process.h"
 
 namespace shortbus::e2e {
 namespace {
@@ -26,101 +18,15 @@ namespace {
 using ::testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
 
-// A `shortbus` process with its standard input given and its output
-// (stdout and stderr apart) collected; killed when destroyed.
-class Cli {
+// A `shortbus` process ($SHORTBUS_BIN).
+class Cli : public Process {
  public:
-  Cli(const std::vector<std::string>& args, const std::string& stdin_data = "") {
-    const char* bin = std::getenv("SHORTBUS_BIN");
-    EXPECT_NE(bin, nullptr) << "SHORTBUS_BIN is set by meson";
-    if (bin == nullptr) return;
-    int in[2], out[2], err[2];
-    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(in[0], 0);
-      ::dup2(out[1], 1);
-      ::dup2(err[1], 2);
-      std::vector<char*> argv{const_cast<char*>(bin)};
-      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::unsetenv("SHORTBUS_URL");
-      ::execv(bin, argv.data());
-      ::_exit(127);
-    }
-    ::close(in[0]);
-    ::close(out[1]);
-    ::close(err[1]);
-    if (!stdin_data.empty()) (void)!::write(in[1], stdin_data.data(), stdin_data.size());
-    ::close(in[1]);
-    out_fd_ = out[0];
-    err_fd_ = err[0];
-    ::fcntl(out_fd_, F_SETFL, O_NONBLOCK);
-    ::fcntl(err_fd_, F_SETFL, O_NONBLOCK);
-  }
-  ~Cli() {
-    if (pid_ > 0 && code_ == kRunning) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (out_fd_ >= 0) ::close(out_fd_);
-    if (err_fd_ >= 0) ::close(err_fd_);
-  }
-
-  // True once the process has exited (its code in code()).
-  bool Exited() {
-    Drain();
-    if (code_ != kRunning || pid_ <= 0) return true;
-    int status;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      Drain();
-      return true;
-    }
-    return false;
-  }
-  // Waits (bounded) for the exit; -1 when it did not exit in time.
-  int Wait(std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-    const auto end = Clock::now() + limit;
-    while (!Exited()) {
-      if (Clock::now() > end) return -1;
-      pollfd p{out_fd_, POLLIN, 0};
-      ::poll(&p, 1, 10);
-    }
-    return code_;
-  }
-  int code() const { return code_; }
-  const std::string& out() const { return out_; }
-  const std::string& err() const { return err_; }
-
- private:
-  static constexpr int kRunning = -1000;
-  void Drain() {
-    char buf[4096];
-    ssize_t n;
-    while (out_fd_ >= 0 && (n = ::read(out_fd_, buf, sizeof buf)) > 0) out_.append(buf, static_cast<size_t>(n));
-    while (err_fd_ >= 0 && (n = ::read(err_fd_, buf, sizeof buf)) > 0) err_.append(buf, static_cast<size_t>(n));
-  }
-  pid_t pid_ = -1;
-  int out_fd_ = -1, err_fd_ = -1;
-  int code_ = kRunning;
-  std::string out_, err_;
+  explicit Cli(const std::vector<std::string>& args, const std::string& stdin_data = "")
+      : Process(ShortbusBin(), args, stdin_data) {}
 };
 
-class CliTest : public ::testing::Test {
+class CliTest : public CliServerTest {
  protected:
-  void SetUp() override {
-    target_ = TargetFromEnv();
-    if (target_.kind.empty()) GTEST_SKIP() << "E2E_SERVER_KIND not set (run through meson)";
-    server_ = std::make_unique<ServerProcess>(target_, ServerOptions());
-    const std::string err = server_->Start();
-    ASSERT_TRUE(err.empty()) << err;
-  }
-  std::vector<std::string> With(std::vector<std::string> args) {
-    args.push_back("--server");
-    args.push_back(server_->url());
-    return args;
-  }
   // Runs `pub` (with `args`, `stdin_data`) again and again until `waiter`
   // exits; the waiter's subscription may not exist when the first runs.
   void PublishUntilExit(Cli* waiter, const std::vector<std::string>& args, const std::string& stdin_data = "") {
@@ -132,9 +38,6 @@ class CliTest : public ::testing::Test {
     }
     ASSERT_NE(waiter->Wait(), -1) << "the subscriber never exited";
   }
-
-  Target target_;
-  std::unique_ptr<ServerProcess> server_;
 };
 
 TEST_F(CliTest, StatusSaysWhatTheServerIs) {

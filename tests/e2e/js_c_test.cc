@@ -37,16 +37,10 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int64_t kNanosPerMilli = 1'000'000;
 
+// The server under test with JetStream on (see StartServerFromEnv).
 std::unique_ptr<ServerProcess> StartServer(std::string* error, ServerOptions options = {}) {
-  Target target = TargetFromEnv();
-  if (target.kind.empty()) {
-    *error = "E2E_SERVER_KIND and E2E_SERVER_BIN are not set (run through meson test)";
-    return nullptr;
-  }
   options.jetstream = true;
-  auto server = std::make_unique<ServerProcess>(target, std::move(options));
-  *error = server->Start();
-  return server;
+  return StartServerFromEnv(error, std::move(options));
 }
 
 // True once `done` holds, polled until `limit` passes.

@@ -23,23 +23,10 @@ namespace {
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
-// A server of the target kind with `options`, started; a failure to start
-// is a failed test, with the server's log.
-std::unique_ptr<ServerProcess> StartServer(std::string* error, ServerOptions options = {}) {
-  Target target = TargetFromEnv();
-  if (target.kind.empty()) {
-    *error = "E2E_SERVER_KIND and E2E_SERVER_BIN are not set (run through meson test)";
-    return nullptr;
-  }
-  auto server = std::make_unique<ServerProcess>(target, std::move(options));
-  *error = server->Start();
-  return server;
-}
-
 // Tests that share one server without authentication.
 class NatsC : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { server_ = StartServer(&start_error_).release(); }
+  static void SetUpTestSuite() { server_ = StartServerFromEnv(&start_error_).release(); }
   static void TearDownTestSuite() {
     delete server_;
     server_ = nullptr;
@@ -310,7 +297,7 @@ void OnReconnected(natsConnection*, void* closure) { static_cast<Event*>(closure
 
 TEST(NatsCReconnect, ClientReconnectsAfterServerRestartsOnSamePort) {
   std::string error;
-  auto server = StartServer(&error);
+  auto server = StartServerFromEnv(&error);
   ASSERT_EQ(error, "");
   Event events[2];  // disconnected, reconnected
   Owned<natsConnection> nc;
@@ -356,7 +343,7 @@ TEST(NatsCReconnect, ClientReconnectsAfterServerRestartsOnSamePort) {
 
 TEST(NatsCAuth, Token) {
   std::string error;
-  auto server = StartServer(&error, ServerOptions::Token("s3cret-token"));
+  auto server = StartServerFromEnv(&error, ServerOptions::Token("s3cret-token"));
   ASSERT_EQ(error, "");
   Owned<natsConnection> nc;
   ASSERT_EQ(Connect(&nc, server->url(),
@@ -372,7 +359,7 @@ TEST(NatsCAuth, Token) {
 
 TEST(NatsCAuth, UserPassword) {
   std::string error;
-  auto server = StartServer(&error, ServerOptions::UserPassword("alice", "pa55 word"));
+  auto server = StartServerFromEnv(&error, ServerOptions::UserPassword("alice", "pa55 word"));
   ASSERT_EQ(error, "");
   Owned<natsConnection> nc;
   ASSERT_EQ(Connect(&nc, server->url(),

@@ -231,4 +231,15 @@ int ServerProcess::Kill() {
   return status;
 }
 
+std::unique_ptr<ServerProcess> StartServerFromEnv(std::string* error, ServerOptions options) {
+  Target target = TargetFromEnv();
+  if (target.kind.empty()) {
+    *error = "E2E_SERVER_KIND and E2E_SERVER_BIN are not set (run through meson test)";
+    return nullptr;
+  }
+  auto server = std::make_unique<ServerProcess>(target, std::move(options));
+  *error = server->Start();
+  return server;
+}
+
 }  // namespace shortbus::e2e

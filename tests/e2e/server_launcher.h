@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -95,6 +96,11 @@ class ServerProcess {
   pid_t pid_ = -1;
   int port_ = 0;
 };
+
+// A server of the target the environment names (TargetFromEnv) with
+// `options`, started: *error is what Start() returned ("" when it started).
+// Null, with *error saying why, when the environment names no target.
+std::unique_ptr<ServerProcess> StartServerFromEnv(std::string* error, ServerOptions options = {});
 
 }  // namespace shortbus::e2e
 

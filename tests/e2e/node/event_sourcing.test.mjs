@@ -13,7 +13,8 @@ import { connect } from "nats";
 import {
   append, ConcurrencyError, ensureStream, execute, follow, load, STREAM,
 } from "./event_sourcing.mjs";
-import { startServer, target } from "./server.mjs";
+import { closeJetStream, openJetStream, until } from "./js_helpers.mjs";
+import { target } from "./server.mjs";
 
 const T = { timeout: 30_000 };
 
@@ -21,29 +22,12 @@ let server;
 let nc;
 let jsm;
 let js;
-before(async () => {
-  server = await startServer();
-  nc = await connect({ servers: server.url, timeout: 5000 });
-  jsm = await nc.jetstreamManager();
-  js = nc.jetstream();
-});
-after(async () => {
-  await nc?.close();
-  await server?.close();
-});
+before(async () => ({ server, nc, jsm, js } = await openJetStream()));
+after(() => closeJetStream({ server, nc }));
 beforeEach(async () => {
   await jsm.streams.delete(STREAM).catch(() => {});
   await ensureStream(jsm);
 });
-
-// Resolves when predicate() holds, polling; rejects after ms.
-async function until(predicate, ms, what) {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function consumerNames() {
   const names = [];

@@ -16,6 +16,7 @@ import {
   StorageType, StringCodec,
 } from "nats";
 
+import { closeJetStream, openJetStream, until } from "./js_helpers.mjs";
 import { startServer } from "./server.mjs";
 
 const sc = StringCodec();
@@ -35,25 +36,8 @@ let server;
 let nc;
 let jsm;
 let js;
-before(async () => {
-  server = await startServer();
-  nc = await connect({ servers: server.url, timeout: 5000 });
-  jsm = await nc.jetstreamManager();
-  js = nc.jetstream();
-});
-after(async () => {
-  await nc?.close();
-  await server?.close();
-});
-
-// Resolves when await predicate() holds, polling; rejects after ms.
-async function until(predicate, ms, what) {
-  const deadline = Date.now() + ms;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+before(async () => ({ server, nc, jsm, js } = await openJetStream()));
+after(() => closeJetStream({ server, nc }));
 
 // Asserts that promise rejects with the JetStream API error errCode.
 function rejectsWithCode(promise, errCode) {
