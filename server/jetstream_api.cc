@@ -31,6 +31,17 @@ bool ParseBody(std::string_view body, Json* out) {
   return !out->is_discarded() && out->is_object();
 }
 
+// The paging fields of a NAMES/LIST response; clamps *offset to total.
+OrderedJson PageHeader(std::string_view type, int64_t total, int64_t limit, int64_t* offset) {
+  *offset = std::min(*offset, total);
+  OrderedJson out;
+  out["type"] = std::string(type);
+  out["total"] = total;
+  out["offset"] = *offset;
+  out["limit"] = limit;
+  return out;
+}
+
 std::string RandomName() {
   static uint64_t state = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())) | 1;
   static constexpr char kAlphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -459,13 +470,8 @@ std::string JetStream::StreamNamesOrList(std::string_view type, std::string_view
     if (ok) match.push_back(s.get());
   }
   const int64_t total = static_cast<int64_t>(match.size());
-  offset = std::min(offset, total);
   const int64_t limit = list ? kListPage : kNamesPage;
-  OrderedJson out;
-  out["type"] = std::string(type);
-  out["total"] = total;
-  out["offset"] = offset;
-  out["limit"] = limit;
+  OrderedJson out = PageHeader(type, total, limit, &offset);
   OrderedJson items = OrderedJson::array();
   for (int64_t i = offset; i < total && i < offset + limit; ++i) {
     if (list) {
@@ -690,13 +696,8 @@ std::string JetStream::ConsumerNamesOrList(std::string_view type, Stream* s, std
     return ErrorJson(type, JsInvalidJson());
   }
   const int64_t total = static_cast<int64_t>(s->consumers.size());
-  offset = std::min(offset, total);
   const int64_t limit = list ? kListPage : kNamesPage;
-  OrderedJson out;
-  out["type"] = std::string(type);
-  out["total"] = total;
-  out["offset"] = offset;
-  out["limit"] = limit;
+  OrderedJson out = PageHeader(type, total, limit, &offset);
   OrderedJson items = OrderedJson::array();
   int64_t i = 0;
   for (const auto& [name, c] : s->consumers) {
