@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <initializer_list>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -689,6 +690,23 @@ TEST_F(JetStreamTest, DeletedConsumerAndStreamForgetTheirRequestsAndTimers) {
   EXPECT_TRUE(Take(kWorker).empty());
   EXPECT_TRUE(Take(kPush).empty());
   EXPECT_EQ(host_.pending_timers(), 0u);
+}
+
+TEST_F(JetStreamTest, PushConsumerWithDeliverGroupGivesEachMessageToOneMember) {
+  AddStream("S");
+  h_.Type(kPush, "SUB dlv.g grp 1\r\n");
+  h_.Type(kWorker, "SUB dlv.g grp 7\r\n");
+  AddDurable("S", "G", {{"ack_policy", "none"}, {"deliver_subject", "dlv.g"}, {"deliver_group", "grp"}});
+  for (int i = 0; i < 40; ++i) PublishOk("s.a", "m" + std::to_string(i));
+  std::vector<Msg> a = Take(kPush), b = Take(kWorker);
+  EXPECT_EQ(a.size() + b.size(), 40u) << "each message once across the group";
+  std::set<std::string> payloads;
+  for (const Msg& m : a) payloads.insert(m.payload);
+  for (const Msg& m : b) payloads.insert(m.payload);
+  EXPECT_EQ(payloads.size(), 40u);
+  EXPECT_FALSE(a.empty());  // members are picked at random: both get some of 40
+  EXPECT_FALSE(b.empty());
+  EXPECT_EQ(ConsumerInfo("S", "G")["config"]["deliver_group"], "grp");
 }
 
 TEST_F(JetStreamTest, HeadersOnlyDeliversTheSizeInstead) {
