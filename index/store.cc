@@ -358,10 +358,52 @@ void StoredStream::IndexOnDurable() {
       cb = log_durable_cb_;
     }
     if (cb) cb(durable);
-    if (absl::Status s = CatchUp(durable); !s.ok()) {
+    {
+      std::lock_guard<std::mutex> il(ix_mu_);
+      if (durable > ix_target_) ix_target_ = durable;
+    }
+    ix_cv_.notify_one();
+  });
+}
+
+void StoredStream::StartIndexer() {
+  {
+    std::lock_guard<std::mutex> l(ix_mu_);
+    ix_stop_ = false;
+  }
+  indexer_ = std::thread([this] { IndexerLoop(); });
+}
+
+void StoredStream::StopIndexer() {
+  {
+    std::lock_guard<std::mutex> l(ix_mu_);
+    ix_stop_ = true;
+  }
+  ix_cv_.notify_one();
+  if (indexer_.joinable()) indexer_.join();
+}
+
+// Syncs of the log come faster than index commits when they are cheap;
+// the targets in between coalesce into one CatchUp.
+void StoredStream::IndexerLoop() {
+  std::unique_lock<std::mutex> l(ix_mu_);
+  uint64_t done = 0;
+  while (true) {
+    ix_cv_.wait(l, [&] { return ix_stop_ || ix_target_ > done; });
+    if (ix_stop_) return;
+    const uint64_t target = ix_target_;
+    l.unlock();
+    if (absl::Status s = CatchUp(target); !s.ok()) {
       Report(absl::StrCat("indexing failed (seeks fall back to scans): ", s.message()));
     }
-  });
+    l.lock();
+    done = target;
+  }
+}
+
+StoredStream::~StoredStream() {
+  StopIndexer();
+  log_.reset();  // its background thread calls back into members destroyed after this body
 }
 
 void StoredStream::ReportIndexed() {
@@ -450,6 +492,7 @@ absl::StatusOr<StoredStream*> Store::OpenStream(const CatalogEntry& entry, bool 
   StoredStream* raw = stream.get();
   if (absl::Status s = LoadConsumers(raw); !s.ok()) return s;
   raw->IndexOnDurable();
+  raw->StartIndexer();
   std::lock_guard<std::mutex> l(mu_);
   streams_[entry.config.name] = std::move(stream);
   return raw;
@@ -549,14 +592,19 @@ absl::StatusOr<StoredStream*> Store::UpdateStream(const StreamConfig& config) {
   if (!s.ok()) return s;
   // The log takes the new limits and sync mode by being reopened: its final
   // sync indexes everything, then the new one recovers nothing (clean close).
+  stream->StopIndexer();
   s = stream->log_->Close();
   if (s.ok()) s = stream->CatchUp(stream->log_->durable_seq());
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    stream->StartIndexer();
+    return s;
+  }
   absl::StatusOr<std::unique_ptr<engine::Log>> log = engine::Log::Open(stream->dir(), lo);
   if (!log.ok()) return log.status();
   stream->log_ = std::move(*log);
   stream->entry_ = entry;
   stream->IndexOnDurable();
+  stream->StartIndexer();
   return stream;
 }
 
@@ -582,6 +630,7 @@ absl::Status Store::DeleteStream(const std::string& name) {
     stream = std::move(it->second);
     streams_.erase(it);
   }
+  stream->StopIndexer();
   (void)stream->log_->Close();  // its files go next; a failed final sync does not matter
   const std::string dir = stream->log_->dir();
   // CONFIG goes first: after a crash from here on, neither Open nor reindex
@@ -621,7 +670,8 @@ absl::Status Store::Close() {
     streams.swap(streams_);
   }
   for (auto& [name, stream] : streams) {
-    absl::Status s = stream->log_->Close();  // its final sync indexes the rest
+    stream->StopIndexer();
+    absl::Status s = stream->log_->Close();  // then the rest is indexed here
     if (s.ok()) s = stream->CatchUp(stream->log_->durable_seq());
     if (!s.ok() && first.ok()) first = s;
   }

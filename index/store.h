@@ -17,12 +17,14 @@
 #define SHORTBUS_INDEX_STORE_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -133,11 +135,22 @@ class StoredStream {
  private:
   friend class Store;
   StoredStream() = default;
+ public:
+  ~StoredStream();
+ private:
   // Indexes what the log has made durable and the index has not seen.
   absl::Status CatchUp(uint64_t durable_seq);
   void ReportIndexed();  // REQUIRES: index_mu_ held
-  // Indexes after each sync of log_ (its durable callback).
+  // Indexes after each sync of log_: its durable callback hands the new
+  // durable sequence to the indexer thread, which indexes, commits and
+  // syncs the environment, so the log's next sync does not wait for the
+  // index's (StartIndexer; docs/architecture.md, "Commit ordering").
   void IndexOnDurable();
+  void StartIndexer();
+  // Joins the indexer thread (idempotent); call before closing or
+  // replacing log_. What it had not indexed yet, CatchUp does after.
+  void StopIndexer();
+  void IndexerLoop();
   // Builds last_by_subject_ the first time it is needed: the index's
   // per-subject state, then the log after what the index has seen. Until
   // then Append does not maintain it (an append costs no subject lookup).
@@ -156,6 +169,11 @@ class StoredStream {
   std::mutex cb_mu_;
   std::function<void(uint64_t)> durable_cb_;
   std::function<void(uint64_t)> log_durable_cb_;  // under cb_mu_
+  std::thread indexer_;
+  std::mutex ix_mu_;
+  std::condition_variable ix_cv_;
+  uint64_t ix_target_ = 0;  // under ix_mu_: the log's latest durable sequence
+  bool ix_stop_ = false;    // under ix_mu_
   absl::flat_hash_map<std::string, uint64_t> last_by_subject_;  // writer thread, once tracked
   bool subjects_tracked_ = false;                                // writer thread
   std::unique_ptr<DeletedSet> deleted_;                          // writer thread
