@@ -91,14 +91,7 @@ std::string FileSystemName(const std::string& path) {
   return absl::StrFormat("0x%x", static_cast<uint64_t>(st.f_type));
 }
 
-const char* ModeName(engine::SyncMode m) {
-  switch (m) {
-    case engine::SyncMode::kNever: return "never";
-    case engine::SyncMode::kInterval: return "interval";
-    case engine::SyncMode::kAlways: return "always";
-  }
-  return "?";
-}
+const char* ModeName(engine::SyncMode m) { return engine::SyncModeName(m).data(); }
 
 int RunBenchmarks(const char* program, int argc, char** argv, void (*register_benchmarks)(),
                   void (*before_cleanup)()) {

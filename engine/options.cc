@@ -4,6 +4,22 @@
 
 namespace shortbus::engine {
 
+std::string_view SyncModeName(SyncMode mode) {
+  switch (mode) {
+    case SyncMode::kAlways: return "always";
+    case SyncMode::kInterval: return "interval";
+    case SyncMode::kNever: return "never";
+  }
+  return "?";
+}
+
+std::optional<SyncMode> ParseSyncMode(std::string_view name) {
+  for (SyncMode m : {SyncMode::kAlways, SyncMode::kInterval, SyncMode::kNever}) {
+    if (name == SyncModeName(m)) return m;
+  }
+  return std::nullopt;
+}
+
 absl::Status ValidateLogOptions(const LogOptions& o) {
   if (o.segment_size < kMinSegmentSize || o.segment_size > kMaxSegmentSize ||
       o.segment_size % 4096 != 0) {

@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -21,6 +23,10 @@ enum class SyncMode {
   kInterval,  // a background fdatasync every sync_interval
   kNever,     // the OS writes back when it likes; synced only at Close/Sync
 };
+// "always", "interval", "never": the names flags, configurations and
+// reports use.
+std::string_view SyncModeName(SyncMode mode);
+std::optional<SyncMode> ParseSyncMode(std::string_view name);
 
 // What an append does when it would exceed max_msgs or max_bytes.
 enum class DiscardPolicy {

@@ -16,15 +16,6 @@ bool IsLoopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.starts_with("127.");
 }
 
-engine::SyncMode EngineSync(SyncPolicy p) {
-  switch (p) {
-    case SyncPolicy::kAlways: return engine::SyncMode::kAlways;
-    case SyncPolicy::kInterval: return engine::SyncMode::kInterval;
-    case SyncPolicy::kNever: return engine::SyncMode::kNever;
-  }
-  return engine::SyncMode::kInterval;
-}
-
 }  // namespace
 
 // JsHost over the event loop: posts, one-shot timers, the wall clock.
@@ -115,7 +106,7 @@ absl::Status Daemon::Listen(const ServerOptions& base) {
   transport_->set_core(core_.get());
   js_host_ = std::make_unique<LoopJsHost>(loop_.get());
   JsDefaults defaults;
-  defaults.sync = EngineSync(flags_.sync);
+  defaults.sync = flags_.sync;
   defaults.sync_interval = flags_.sync_interval;
   jetstream_ = std::make_unique<JetStream>(store_.get(), core_.get(), js_host_.get(), defaults);
   if (absl::Status s = jetstream_->Start(); !s.ok()) return s;

@@ -14,23 +14,8 @@ absl::Status Bad(std::string_view flag, std::string_view value, std::string_view
       absl::string_view(why.data(), why.size()), ")"));
 }
 
-absl::StatusOr<SyncPolicy> ParseSync(std::string_view v) {
-  if (v == "always") return SyncPolicy::kAlways;
-  if (v == "interval") return SyncPolicy::kInterval;
-  if (v == "never") return SyncPolicy::kNever;
-  return Bad("--sync", v, "always, interval or never");
-}
 
 }  // namespace
-
-std::string_view SyncPolicyName(SyncPolicy policy) {
-  switch (policy) {
-    case SyncPolicy::kAlways: return "always";
-    case SyncPolicy::kInterval: return "interval";
-    case SyncPolicy::kNever: return "never";
-  }
-  return "?";
-}
 
 absl::StatusOr<ListenAddress> ParseListenAddress(std::string_view text) {
   ListenAddress a;
@@ -109,8 +94,8 @@ absl::StatusOr<DaemonFlags> ParseDaemonFlags(int argc, const char* const* argv) 
       if (value.empty()) return Bad(name, value, "empty");
       f.config_file = std::string(value);
     } else if (name == "--sync") {
-      absl::StatusOr<SyncPolicy> s = ParseSync(value);
-      if (!s.ok()) return s.status();
+      std::optional<engine::SyncMode> s = engine::ParseSyncMode(value);
+      if (!s) return Bad(name, value, "always, interval or never");
       f.sync = *s;
     } else if (name == "--sync-interval") {
       absl::Duration d;

@@ -21,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "engine/options.h"
 #include "io/event_loop.h"
 
 namespace shortbus::server {
@@ -37,14 +38,12 @@ struct ListenAddress {
   std::string text;
 };
 
-enum class SyncPolicy { kAlways, kInterval, kNever };
-std::string_view SyncPolicyName(SyncPolicy policy);
 
 struct DaemonFlags {
   std::string data_dir = "./data";
   std::vector<ListenAddress> listen;  // filled with the defaults when empty
   std::string config_file;            // empty: built-in defaults
-  SyncPolicy sync = SyncPolicy::kInterval;
+  engine::SyncMode sync = engine::SyncMode::kInterval;
   absl::Duration sync_interval = absl::Seconds(1);
   io::Backend backend = io::Backend::kAuto;
   std::string backend_name = "auto";

@@ -48,7 +48,6 @@ absl::Status JetStream::Adopt(index::StoredStream* stored) {
   s->id = next_stream_id_++;
   s->stored = stored;
   s->config = StreamConfigFromIndex(stored->entry().config);
-  s->created_ns = stored->entry().created_ns;
   absl::StatusOr<std::unique_ptr<engine::Reader>> reader = engine::Reader::Open(stored->dir());
   if (!reader.ok()) return reader.status();
   s->reader = *std::move(reader);

@@ -281,7 +281,7 @@ std::string JetStream::StreamInfo(std::string_view type, Stream* s) {
   OrderedJson j;
   j["type"] = std::string(type);
   j["config"] = StreamConfigJson(s->config);
-  j["created"] = FormatJsTime(s->created_ns);
+  j["created"] = FormatJsTime(s->stored->entry().created_ns);
   OrderedJson st;
   st["messages"] = sum.messages;
   st["bytes"] = sum.bytes;

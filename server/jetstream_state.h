@@ -84,7 +84,6 @@ struct JetStream::Stream {
   absl::flat_hash_map<std::string, std::deque<uint64_t>> per_subject;
   bool per_subject_loaded = false;
   std::vector<uint64_t> to_delete;  // acknowledged in a work queue, not yet committed
-  int64_t created_ns = 0;
 };
 
 }  // namespace shortbus::server

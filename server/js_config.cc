@@ -39,15 +39,6 @@ const char* RetentionName(RetentionPolicy r) {
   return "limits";
 }
 
-const char* SyncName(engine::SyncMode m) {
-  switch (m) {
-    case engine::SyncMode::kAlways: return "always";
-    case engine::SyncMode::kInterval: return "interval";
-    case engine::SyncMode::kNever: return "never";
-  }
-  return "interval";
-}
-
 const char* DeliverName(index::DeliverPolicy p) {
   switch (p) {
     case index::DeliverPolicy::kAll: return "all";
@@ -121,12 +112,8 @@ JsError ParseStreamConfig(const Json& j, const std::string& name, const JsDefaul
     return JsInvalidJson();
   }
   c.storage = storage;
-  if (sync == "always") {
-    b.sync = engine::SyncMode::kAlways;
-  } else if (sync == "interval") {
-    b.sync = engine::SyncMode::kInterval;
-  } else if (sync == "never") {
-    b.sync = engine::SyncMode::kNever;
+  if (std::optional<engine::SyncMode> m = engine::ParseSyncMode(sync)) {
+    b.sync = *m;
   } else if (!sync.empty()) {
     return JsStreamInvalidConfig(absl::StrCat("unknown sync mode: ", sync));
   }
@@ -239,7 +226,7 @@ OrderedJson StreamConfigJson(const JsStreamConfig& c) {
   j["mirror_direct"] = false;
   if (c.no_ack) j["no_ack"] = true;
   // shortbus's own fields (docs/jetstream.md); clients ignore them.
-  j["sync"] = SyncName(b.sync);
+  j["sync"] = std::string(engine::SyncModeName(b.sync));
   j["sync_interval"] = absl::ToInt64Nanoseconds(b.sync_interval);
   j["segment_size"] = b.segment_size;
   j["compression"] = b.compression == engine::Compression::kLz4 ? "lz4" : "none";

@@ -49,7 +49,6 @@ inline JsError JsSequenceNotFound(uint64_t seq) {
   return {400, 10043, absl::StrCat("sequence ", seq, " not found")};
 }
 inline JsError JsConsumerNotFound() { return {404, 10014, "consumer not found"}; }
-inline JsError JsConsumerNameInUse() { return {400, 10013, "consumer name already in use"}; }
 inline JsError JsConsumerCreate(const std::string& why) { return {500, 10012, why}; }
 inline JsError JsConsumerNameMismatch() {
   return {400, 10017, "consumer name in subject does not match durable name in request"};

@@ -110,6 +110,8 @@ class ServerCore {
   void ObserveOnly(Session* from, const PublishedMessage& message);
   // Delivers to one subscription; false when it cannot take the message.
   bool Deliver(Session* from, Subscription* sub, const PublishedMessage& message);
+  // Nobody took a request from `from`: the 503 status, when it asked for it.
+  void MaybeNoResponders(Session* from, const PublishedMessage& message);
   void SendNoResponders(Session* from, std::string_view reply);
 
   // Sends `err_line` (if not empty), closes the connection (flushing

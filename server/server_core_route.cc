@@ -10,16 +10,16 @@ namespace shortbus::server {
 void ServerCore::Publish(Session* from, const PublishedMessage& message) {
   const bool answered = observer_ != nullptr && observer_->OnPublish(message);
   const bool delivered = Route(from, message, message.subject);
-  if (!delivered && !answered && !message.reply.empty() && from->options_.no_responders &&
-      from->options_.headers && !from->closing_) {
-    SendNoResponders(from, message.reply);
-  }
+  if (!delivered && !answered) MaybeNoResponders(from, message);
 }
 
 void ServerCore::ObserveOnly(Session* from, const PublishedMessage& message) {
   const bool answered = observer_ != nullptr && observer_->OnPublish(message);
-  if (!answered && !message.reply.empty() && from->options_.no_responders && from->options_.headers &&
-      !from->closing_) {
+  if (!answered) MaybeNoResponders(from, message);
+}
+
+void ServerCore::MaybeNoResponders(Session* from, const PublishedMessage& message) {
+  if (!message.reply.empty() && from->options_.no_responders && from->options_.headers && !from->closing_) {
     SendNoResponders(from, message.reply);
   }
 }

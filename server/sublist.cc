@@ -352,32 +352,27 @@ absl::Status Sublist::Remove(Subscription* sub) {
   return absl::OkStatus();
 }
 
-const MatchResult& Sublist::Match(std::string_view subject) {
+const MatchResult& Sublist::Match(std::string_view subject) { return Lookup(subject, true); }
+
+const MatchResult& Sublist::MatchOnce(std::string_view subject) { return Lookup(subject, false); }
+
+const MatchResult& Sublist::Lookup(std::string_view subject, bool cache_it) {
   Impl& s = *impl_;
   auto hit = s.cache.find(subject);
   if (hit != s.cache.end()) return *hit->second;
 
   const SubjectTokens tokens(subject);
   if (tokens.has_empty()) return s.empty;
-  if (s.cache.size() >= kMaxCacheEntries) s.Evict(nullptr, kCacheSweepTo);
-
   s.collector.Reset();
   s.collector.Walk(s.root, tokens.tokens(), 0);
+  if (!cache_it) {
+    s.collector.Emit(s.once);  // keeps its vectors' capacity
+    return s.once;
+  }
+  if (s.cache.size() >= kMaxCacheEntries) s.Evict(nullptr, kCacheSweepTo);
   std::unique_ptr<MatchResult> result = s.TakeResult();
   s.collector.Emit(*result);
   return *s.cache.emplace(std::string(subject), std::move(result)).first->second;
-}
-
-const MatchResult& Sublist::MatchOnce(std::string_view subject) {
-  Impl& s = *impl_;
-  auto hit = s.cache.find(subject);
-  if (hit != s.cache.end()) return *hit->second;
-  const SubjectTokens tokens(subject);
-  if (tokens.has_empty()) return s.empty;
-  s.collector.Reset();
-  s.collector.Walk(s.root, tokens.tokens(), 0);
-  s.collector.Emit(s.once);  // keeps its vectors' capacity
-  return s.once;
 }
 
 void Sublist::ClearCache() { impl_->Evict(nullptr, 0); }

@@ -74,6 +74,7 @@ class Sublist {
   size_t node_count() const;
 
  private:
+  const MatchResult& Lookup(std::string_view subject, bool cache_it);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

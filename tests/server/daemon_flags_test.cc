@@ -23,7 +23,7 @@ TEST(DaemonFlags, DefaultsFollowTheBrief) {
   EXPECT_EQ(f->listen[1].kind, ListenAddress::Kind::kTcp);
   EXPECT_EQ(f->listen[1].host, "127.0.0.1");
   EXPECT_EQ(f->listen[1].port, 4222);
-  EXPECT_EQ(f->sync, SyncPolicy::kInterval);
+  EXPECT_EQ(f->sync, engine::SyncMode::kInterval);
   EXPECT_EQ(f->sync_interval, absl::Seconds(1));
   EXPECT_EQ(f->backend, io::Backend::kAuto);
 }
@@ -45,7 +45,7 @@ TEST(DaemonFlags, RepeatedListenBothForms) {
   EXPECT_EQ(f->listen[0].port, 0);
   EXPECT_EQ(f->listen[1].path, "/tmp/x.sock");
   EXPECT_EQ(f->listen[2].path, "/tmp/y.sock");
-  EXPECT_EQ(f->sync, SyncPolicy::kAlways);
+  EXPECT_EQ(f->sync, engine::SyncMode::kAlways);
   EXPECT_EQ(f->sync_interval, absl::Milliseconds(250));
   EXPECT_EQ(f->backend, io::Backend::kEpoll);
   EXPECT_EQ(f->config_file, "c.json");
