@@ -325,10 +325,19 @@ size_t EventLoop::PendingOutput(ConnId id) const {
 }
 
 bool EventLoop::Close(ConnId id, bool flush_first) {
-  Connection* c = LookupWritable(id);
+  Connection* c = Lookup(id);
   if (c == nullptr) return false;
+  // A flushing close can be cut short (its deadline passed), not repeated.
+  if (c->state == ConnState::kDraining && !flush_first) {
+    BeginClose(*c, CloseReason::kClosedByUs, 0);
+    return true;
+  }
+  if (c->state != ConnState::kOpen) return false;
   if (flush_first && c->pending_output() > 0) {
     c->state = ConnState::kDraining;
+    // Input is discarded from now on; what was held while paused goes too.
+    c->held_input.Clear();
+    c->held_input.ReleaseIfEmpty();
     MarkDirty(*c);
   } else {
     BeginClose(*c, CloseReason::kClosedByUs, 0);

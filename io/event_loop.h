@@ -205,12 +205,16 @@ class EventLoop {
   // queued until Commit(id, n) with n <= len.
   char* Reserve(ConnId id, size_t len);
   void Commit(ConnId id, size_t n);
-  // Bytes queued but not yet accepted by the kernel (0 for a stale id).
+  // Bytes queued but not yet accepted by the kernel (0 for a stale id; a
+  // flushing close counts until it has written everything, then closes).
   size_t PendingOutput(ConnId id) const;
   // Closes id. flush_first: keep writing what is queued, then close (no more
-  // OnData; Send refused); else drop queued output now. OnClose(kClosedByUs)
-  // follows later on the loop. Returns false for a stale id or one already
-  // closing.
+  // OnData: input that arrives meanwhile, or was held while paused, is
+  // discarded; Send refused); this waits for the peer without limit, so a
+  // caller that wants a deadline calls Close(id, false) when it passes.
+  // Else drop queued output now (also ending a flushing close).
+  // OnClose(kClosedByUs) follows later on the loop. Returns false for a
+  // stale id or one already closing (or already flushing, for flush_first).
   bool Close(ConnId id, bool flush_first);
   bool IsOpen(ConnId id) const;
   // Stop / restart OnData for id (bytes stay in the kernel meanwhile).
