@@ -59,7 +59,7 @@ absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(const LoopOptions& 
 }
 
 EventLoop::EventLoop(std::unique_ptr<Poller> poller, const LoopOptions& options)
-    : poller_(std::move(poller)) {
+    : poller_(std::move(poller)), on_accept_shortage_(options.on_accept_shortage) {
   if (options.idle_buffer_release > absl::ZeroDuration()) {
     const absl::Duration period = options.idle_buffer_release;
     AddTimer(period, period, [this] { ReleaseIdleBuffers(); });
@@ -185,8 +185,18 @@ absl::StatusOr<ConnId> EventLoop::AddConnection(int fd, ConnectionHandler* handl
 }
 
 void EventLoop::OnAcceptedFd(Listener& listener, int fd) {
+  if (listener.short_of_fds) {
+    listener.short_of_fds = false;
+    if (on_accept_shortage_) on_accept_shortage_(ListenerId{listener.index}, 0);
+  }
   // A failure has closed fd; the listener goes on.
   (void)Adopt(fd, listener.handler, listener.path);
+}
+
+void EventLoop::OnAcceptShortage(Listener& listener, int error) {
+  if (listener.short_of_fds) return;
+  listener.short_of_fds = true;
+  if (on_accept_shortage_) on_accept_shortage_(ListenerId{listener.index}, error);
 }
 
 absl::StatusOr<ConnId> EventLoop::Adopt(int fd, ConnectionHandler* handler,

@@ -125,6 +125,10 @@ class ConnectionHandler {
   virtual void OnClose(EventLoop& loop, ConnId id, CloseReason reason, int error) = 0;
 };
 
+// How long a listener stops accepting after accept() failed for want of fds
+// or memory (it would fail again at once; retrying at once would spin).
+inline constexpr absl::Duration kAcceptBackoff = absl::Milliseconds(100);
+
 struct LoopOptions {
   Backend backend = Backend::kAuto;
   // io_uring: use provided buffer rings with multishot receive when the
@@ -145,6 +149,11 @@ struct LoopOptions {
   // connections hold no buffer memory while busy ones keep theirs (and
   // allocate nothing).
   absl::Duration idle_buffer_release = absl::Seconds(5);
+  // Called on the loop thread when a listener stops accepting for want of
+  // fds or memory (error: EMFILE, ENFILE, ENOBUFS or ENOMEM; accepting is
+  // retried every kAcceptBackoff, 100 ms) and again when it accepts once
+  // more (error 0): once each per episode, not per retry. May be empty.
+  std::function<void(ListenerId, int error)> on_accept_shortage;
 };
 
 class Poller;
@@ -234,6 +243,8 @@ class EventLoop {
 
   // For pollers (internal): called on the loop thread.
   void OnAcceptedFd(Listener& listener, int fd);
+  // accept() failed for want of fds or memory (IsAcceptShortage).
+  void OnAcceptShortage(Listener& listener, int error);
   // Delivers received bytes unless the connection is closing or paused.
   void OnReceived(Connection& c, const char* data, size_t len);
   // Starts closing after end of input (error == 0) or a socket error.
@@ -259,6 +270,7 @@ class EventLoop {
   int64_t WaitTimeoutNanos();
 
   std::unique_ptr<Poller> poller_;
+  std::function<void(ListenerId, int)> on_accept_shortage_;
   std::vector<std::unique_ptr<Connection>> conns_;  // by slot; never shrinks
   std::vector<uint32_t> free_slots_;
   std::vector<uint32_t> dirty_;    // slots queued for the flush pass

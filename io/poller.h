@@ -86,6 +86,7 @@ struct Listener {
   ConnectionHandler* handler = nullptr;
   bool active = false;
   bool armed = false;  // io_uring: the multishot accept is live
+  bool short_of_fds = false;  // accept failed for want of fds or memory, none since
   std::string path;    // PeerInfo::address of its Unix connections
 };
 
@@ -120,7 +121,6 @@ class Poller {
 // ENOMEM) would fail again at once: the poller stops accepting on that
 // listener for kAcceptBackoff (a loop timer) instead of spinning.
 bool IsAcceptShortage(int err);
-inline constexpr absl::Duration kAcceptBackoff = absl::Milliseconds(100);
 
 absl::StatusOr<std::unique_ptr<Poller>> NewEpollPoller(const LoopOptions& options);
 // Errors: kUnavailable when io_uring or a feature the loop needs is missing.
