@@ -251,6 +251,7 @@ absl::StatusOr<ConnId> EventLoop::Adopt(int fd, ConnectionHandler* handler,
   c.fd = fd;
   c.handler = handler;
   c.paused = false;
+  c.discarded = 0;
   c.flushes = 0;
   c.close_reason = CloseReason::kClosedByUs;
   c.close_error = 0;
@@ -371,6 +372,17 @@ void EventLoop::ResumeReading(ConnId id) {
 }
 
 void EventLoop::OnReceived(Connection& c, const char* data, size_t len) {
+  if (c.state == ConnState::kDraining) {
+    // Read and dropped, so that unread input does not turn the close into a
+    // reset that loses the last output; a peer still sending after
+    // kMaxDrainDiscard is flooding, and is not read any more.
+    c.discarded += len;
+    if (c.discarded > kMaxDrainDiscard && !c.paused) {
+      c.paused = true;
+      poller_->UpdateReading(c);
+    }
+    return;
+  }
   if (c.state != ConnState::kOpen) return;
   if (c.paused) {
     c.held_input.Append(data, len);

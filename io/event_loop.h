@@ -219,7 +219,7 @@ class EventLoop {
   size_t PendingOutput(ConnId id) const;
   // Closes id. flush_first: keep writing what is queued, then close (no more
   // OnData: input that arrives meanwhile, or was held while paused, is
-  // discarded; Send refused); this waits for the peer without limit, so a
+  // discarded, up to 1 MiB, then no longer read; Send refused); this waits for the peer without limit, so a
   // caller that wants a deadline calls Close(id, false) when it passes.
   // Else drop queued output now (also ending a flushing close).
   // OnClose(kClosedByUs) follows later on the loop. Returns false for a

@@ -75,6 +75,7 @@ struct Connection {
   bool want_write = false;      // epoll: EPOLLOUT registered
   bool recv_armed = false;      // io_uring: a receive request is live
   bool send_in_flight = false;  // io_uring: a send request is live
+  uint32_t discarded = 0;  // input dropped while draining (kMaxDrainDiscard)
   std::unique_ptr<char[]> recv_buf;  // io_uring single-shot receive buffer
 
   ConnId id() const { return ConnId{(uint64_t{generation} << 32) | (slot + 1)}; }
@@ -121,6 +122,10 @@ class Poller {
 // ENOMEM) would fail again at once: the poller stops accepting on that
 // listener for kAcceptBackoff (a loop timer) instead of spinning.
 bool IsAcceptShortage(int err);
+
+// Input a draining connection may send (read and dropped) before it is no
+// longer read.
+inline constexpr uint32_t kMaxDrainDiscard = 1 << 20;
 
 absl::StatusOr<std::unique_ptr<Poller>> NewEpollPoller(const LoopOptions& options);
 // Errors: kUnavailable when io_uring or a feature the loop needs is missing.

@@ -563,10 +563,11 @@ TEST_P(ExhaustionTest, RequestersThatNeverReadAreCutOff) {
   // it reads its requests and writes its replies in turn, so the requests
   // are capped (115 KB: a responder that falls behind is not cut off).
   const std::string request = "PUB svc r.inbox 0\r\n\r\n";
+  constexpr int kRequests = 5000;
   const Case cases[] = {
       {"ping", "", "PING\r\n", size_t{64} << 20},
       {"js_api", "SUB r.inbox 1\r\n", "PUB $JS.API.INFO r.inbox 0\r\n\r\n", size_t{64} << 20},
-      {"responder", "SUB r.inbox 1\r\n", request, 5000 * request.size()},
+      {"responder", "SUB r.inbox 1\r\n", request, kRequests * request.size()},
   };
   // The responder answers each request with 1 KiB.
   Client responder(ConnectUnix(sock()));
@@ -575,6 +576,8 @@ TEST_P(ExhaustionTest, RequestersThatNeverReadAreCutOff) {
   ASSERT_TRUE(responder.Expect("PONG\r\n"));
   std::atomic<bool> stop{false};
   std::atomic<int> answered{0};
+  // Set once the daemon has routed every reply (a PING after them came back).
+  std::atomic<bool> routed{false};
   std::thread answer([&] {
     const std::string reply = "PUB r.inbox 1024\r\n" + std::string(1024, 'r') + "\r\n";
     std::string got;
@@ -587,8 +590,9 @@ TEST_P(ExhaustionTest, RequestersThatNeverReadAreCutOff) {
       for (size_t p; (p = got.find("MSG svc 1 r.inbox 0\r\n\r\n")) != std::string::npos;) {
         got.erase(0, p + 23);
         out += reply;
-        ++answered;
+        if (++answered == kRequests) out += "PING\r\n";
       }
+      if (got.find("PONG\r\n") != std::string::npos) routed = true;
       if (!out.empty() && !WriteAll(responder.fd(), out)) break;
     }
   });
@@ -601,8 +605,9 @@ TEST_P(ExhaustionTest, RequestersThatNeverReadAreCutOff) {
     ASSERT_TRUE(r.Write("CONNECT {\"verbose\":false}\r\n" + c.setup + "PING\r\n"));
     ASSERT_TRUE(r.Expect("PONG\r\n"));
     const size_t sent = Flood(r.fd(), c.unit, c.cap, Millis(3000 * kSlow));
-    if (c.cap < (size_t{64} << 20)) {  // the responder: until it has answered all
-      EXPECT_TRUE(WaitFor([&] { return answered * request.size() == sent; })) << answered;
+    if (c.cap < (size_t{64} << 20)) {  // the responder: until all replies are routed
+      EXPECT_EQ(sent, c.cap);
+      EXPECT_TRUE(WaitFor([&] { return routed.load(); })) << answered;
     }
     const int64_t rss = RssKib(pid());
     rss_peak = std::max(rss_peak, rss);
