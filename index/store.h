@@ -17,6 +17,7 @@
 #define SHORTBUS_INDEX_STORE_H_
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -42,6 +43,13 @@ namespace shortbus::index {
 
 struct StoreOptions {
   uint64_t sparse_bytes = 4096;  // index granularity (stream_index.h)
+  // Least time between two index commits of one stream. Under sync=always
+  // the log syncs once per group commit, thousands of times a second; an
+  // index commit (and its environment sync) after each would compete with
+  // the log's fdatasync for the same disk. The log durable sequences that
+  // arrive within the gap coalesce into one commit, so the index lags the
+  // log by at most about this much (a reopen redoes that tail from the log).
+  std::chrono::microseconds index_commit_gap{10000};
   EnvOptions env;
   engine::CorruptionReporter reporter;  // log recovery and indexing problems
   std::function<int64_t()> clock;       // empty = CLOCK_REALTIME
@@ -174,6 +182,7 @@ class StoredStream {
   std::condition_variable ix_cv_;
   uint64_t ix_target_ = 0;  // under ix_mu_: the log's latest durable sequence
   bool ix_stop_ = false;    // under ix_mu_
+  std::chrono::microseconds ix_gap_{0};  // StoreOptions::index_commit_gap
   absl::flat_hash_map<std::string, uint64_t> last_by_subject_;  // writer thread, once tracked
   bool subjects_tracked_ = false;                                // writer thread
   std::unique_ptr<DeletedSet> deleted_;                          // writer thread
