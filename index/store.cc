@@ -23,6 +23,7 @@ engine::LogOptions LogOptionsFor(const StreamConfig& c, const StoreOptions& o, b
   lo.segment_size = c.segment_size;
   lo.sync = c.sync;
   lo.sync_interval = c.sync_interval;
+  lo.sync_on_append = o.sync_on_append;
   lo.retention = c.retention;
   lo.compression = c.compression;
   lo.create_if_missing = create;

@@ -50,6 +50,9 @@ struct StoreOptions {
   // arrive within the gap coalesce into one commit, so the index lags the
   // log by at most about this much (a reopen redoes that tail from the log).
   std::chrono::microseconds index_commit_gap{10000};
+  // engine::LogOptions::sync_on_append for every stream: false when the
+  // caller calls log().RequestSync() after each burst of appends.
+  bool sync_on_append = true;
   EnvOptions env;
   engine::CorruptionReporter reporter;  // log recovery and indexing problems
   std::function<int64_t()> clock;       // empty = CLOCK_REALTIME

@@ -198,6 +198,7 @@ class JetStreamTest : public ::testing::Test {
   void OpenStore() {
     index::StoreOptions o;
     o.clock = host_.Clock();
+    o.sync_on_append = sync_on_append_;
     absl::StatusOr<std::unique_ptr<index::Store>> s = index::Store::Open(dir_, o);
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = *std::move(s);
@@ -233,6 +234,8 @@ class JetStreamTest : public ::testing::Test {
   }
 
   std::vector<Msg> Take(ClientId id) { return ParseOut(h_.Out(id)); }
+
+  bool sync_on_append_ = true;  // index::StoreOptions::sync_on_append (the daemon: false)
 
   // One API request from kApi; its response as JSON (null when none came).
   Json Api(const std::string& api, const std::string& body = "") {
@@ -1665,6 +1668,34 @@ TEST_F(JetStreamTest, SyncAlwaysAcknowledgesOnlyWhatIsDurable) {
   collect();
   ASSERT_EQ(acked.size(), static_cast<size_t>(kCount));
   for (int i = 0; i < kCount; ++i) EXPECT_EQ(acked[i], static_cast<uint64_t>(i + 1));
+}
+
+TEST_F(JetStreamTest, SyncAlwaysAsksForOneSyncPerTurnOfTheLoop) {
+  sync_on_append_ = false;  // as the daemon opens its store
+  ReopenStore();
+  AddStream("T", {{"sync", "always"}});
+  index::StoredStream* stored = store_->Find("T");
+  ASSERT_NE(stored, nullptr);
+  host_.DrainPosts();
+  const uint64_t syncs0 = stored->log().stats().syncs;
+  constexpr int kCount = 50;
+  std::string burst;
+  for (int i = 1; i <= kCount; ++i) absl::StrAppend(&burst, Pub("t.a", absl::StrCat("_INBOX.ack.", i), "x"));
+  h_.Type(kApi, burst);
+  // The turn is not over: no sync was asked for, none ran, nothing is acknowledged.
+  EXPECT_EQ(stored->log().stats().syncs, syncs0);
+  EXPECT_TRUE(Take(kApi).empty());
+  host_.DrainPosts();  // the end of the turn asks for one sync of the whole burst
+  const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (stored->log().durable_seq() < kCount && std::chrono::steady_clock::now() < limit) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(stored->log().durable_seq(), static_cast<uint64_t>(kCount));
+  EXPECT_EQ(stored->log().stats().syncs - syncs0, 1u);
+  host_.DrainPosts();
+  const std::vector<Msg> acks = Take(kApi);
+  ASSERT_EQ(acks.size(), static_cast<size_t>(kCount));
+  for (int i = 0; i < kCount; ++i) EXPECT_EQ(Json::parse(acks[i].payload)["seq"], i + 1);
 }
 
 }  // namespace
