@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "server/absl_view.h"
 #include "server/js_time.h"
+#include "server/time_text.h"
 #include "server/msg_line.h"
 #include "server/session.h"
 #include "server/subject.h"
@@ -181,10 +182,10 @@ void HumanVerbs::Replay(Session& session, const Frame& frame) {
       if (!absl::SimpleAtoi(v, &start.seq) || start.seq == 0) return Err(session, "from must be a sequence >= 1");
     } else if (k == "since") {
       ++starts;
-      std::optional<int64_t> t = ParseSinceTime(v, absl::ToUnixNanos(absl::Now()));
-      if (!t) return Err(session, "since must be an RFC 3339 time or a duration like 10m, 2h, 1d");
+      absl::StatusOr<absl::Time> t = ParseTimeArg(v, absl::Now());
+      if (!t.ok()) return Err(session, "since must be an RFC 3339 time or a duration like 10m, 2h, 1d");
       start.seq = 0;
-      start.since_ns = *t;
+      start.since_ns = absl::ToUnixNanos(*t);
     } else if (k == "last") {
       ++starts;
       if (!absl::SimpleAtoi(v, &start.last_n) || start.last_n == 0) return Err(session, "last must be a number >= 1");
