@@ -146,6 +146,7 @@ class EpollPoller final : public Poller {
         continue;
       }
       if (IsAcceptShortage(errno)) {
+        loop_->OnAcceptShortage(l, errno);
         // Level-triggered: the listener stays readable; mute it meanwhile.
         (void)Ctl(EPOLL_CTL_MOD, l.fd, 0, Pack(kListenerTag, l.index));
         loop_->AddTimer(kAcceptBackoff, absl::ZeroDuration(), [this, &l] {

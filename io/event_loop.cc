@@ -59,7 +59,7 @@ absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(const LoopOptions& 
 }
 
 EventLoop::EventLoop(std::unique_ptr<Poller> poller, const LoopOptions& options)
-    : poller_(std::move(poller)) {
+    : poller_(std::move(poller)), on_accept_shortage_(options.on_accept_shortage) {
   if (options.idle_buffer_release > absl::ZeroDuration()) {
     const absl::Duration period = options.idle_buffer_release;
     AddTimer(period, period, [this] { ReleaseIdleBuffers(); });
@@ -185,8 +185,18 @@ absl::StatusOr<ConnId> EventLoop::AddConnection(int fd, ConnectionHandler* handl
 }
 
 void EventLoop::OnAcceptedFd(Listener& listener, int fd) {
+  if (listener.short_of_fds) {
+    listener.short_of_fds = false;
+    if (on_accept_shortage_) on_accept_shortage_(ListenerId{listener.index}, 0);
+  }
   // A failure has closed fd; the listener goes on.
   (void)Adopt(fd, listener.handler, listener.path);
+}
+
+void EventLoop::OnAcceptShortage(Listener& listener, int error) {
+  if (listener.short_of_fds) return;
+  listener.short_of_fds = true;
+  if (on_accept_shortage_) on_accept_shortage_(ListenerId{listener.index}, error);
 }
 
 absl::StatusOr<ConnId> EventLoop::Adopt(int fd, ConnectionHandler* handler,
@@ -241,6 +251,7 @@ absl::StatusOr<ConnId> EventLoop::Adopt(int fd, ConnectionHandler* handler,
   c.fd = fd;
   c.handler = handler;
   c.paused = false;
+  c.discarded = 0;
   c.flushes = 0;
   c.close_reason = CloseReason::kClosedByUs;
   c.close_error = 0;
@@ -325,10 +336,19 @@ size_t EventLoop::PendingOutput(ConnId id) const {
 }
 
 bool EventLoop::Close(ConnId id, bool flush_first) {
-  Connection* c = LookupWritable(id);
+  Connection* c = Lookup(id);
   if (c == nullptr) return false;
+  // A flushing close can be cut short (its deadline passed), not repeated.
+  if (c->state == ConnState::kDraining && !flush_first) {
+    BeginClose(*c, CloseReason::kClosedByUs, 0);
+    return true;
+  }
+  if (c->state != ConnState::kOpen) return false;
   if (flush_first && c->pending_output() > 0) {
     c->state = ConnState::kDraining;
+    // Input is discarded from now on; what was held while paused goes too.
+    c->held_input.Clear();
+    c->held_input.ReleaseIfEmpty();
     MarkDirty(*c);
   } else {
     BeginClose(*c, CloseReason::kClosedByUs, 0);
@@ -352,6 +372,17 @@ void EventLoop::ResumeReading(ConnId id) {
 }
 
 void EventLoop::OnReceived(Connection& c, const char* data, size_t len) {
+  if (c.state == ConnState::kDraining) {
+    // Read and dropped, so that unread input does not turn the close into a
+    // reset that loses the last output; a peer still sending after
+    // kMaxDrainDiscard is flooding, and is not read any more.
+    c.discarded += len;
+    if (c.discarded > kMaxDrainDiscard && !c.paused) {
+      c.paused = true;
+      poller_->UpdateReading(c);
+    }
+    return;
+  }
   if (c.state != ConnState::kOpen) return;
   if (c.paused) {
     c.held_input.Append(data, len);

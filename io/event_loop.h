@@ -125,6 +125,10 @@ class ConnectionHandler {
   virtual void OnClose(EventLoop& loop, ConnId id, CloseReason reason, int error) = 0;
 };
 
+// How long a listener stops accepting after accept() failed for want of fds
+// or memory (it would fail again at once; retrying at once would spin).
+inline constexpr absl::Duration kAcceptBackoff = absl::Milliseconds(100);
+
 struct LoopOptions {
   Backend backend = Backend::kAuto;
   // io_uring: use provided buffer rings with multishot receive when the
@@ -145,6 +149,11 @@ struct LoopOptions {
   // connections hold no buffer memory while busy ones keep theirs (and
   // allocate nothing).
   absl::Duration idle_buffer_release = absl::Seconds(5);
+  // Called on the loop thread when a listener stops accepting for want of
+  // fds or memory (error: EMFILE, ENFILE, ENOBUFS or ENOMEM; accepting is
+  // retried every kAcceptBackoff, 100 ms) and again when it accepts once
+  // more (error 0): once each per episode, not per retry. May be empty.
+  std::function<void(ListenerId, int error)> on_accept_shortage;
 };
 
 class Poller;
@@ -205,12 +214,16 @@ class EventLoop {
   // queued until Commit(id, n) with n <= len.
   char* Reserve(ConnId id, size_t len);
   void Commit(ConnId id, size_t n);
-  // Bytes queued but not yet accepted by the kernel (0 for a stale id).
+  // Bytes queued but not yet accepted by the kernel (0 for a stale id; a
+  // flushing close counts until it has written everything, then closes).
   size_t PendingOutput(ConnId id) const;
   // Closes id. flush_first: keep writing what is queued, then close (no more
-  // OnData; Send refused); else drop queued output now. OnClose(kClosedByUs)
-  // follows later on the loop. Returns false for a stale id or one already
-  // closing.
+  // OnData: input that arrives meanwhile, or was held while paused, is
+  // discarded, up to 1 MiB, then no longer read; Send refused); this waits for the peer without limit, so a
+  // caller that wants a deadline calls Close(id, false) when it passes.
+  // Else drop queued output now (also ending a flushing close).
+  // OnClose(kClosedByUs) follows later on the loop. Returns false for a
+  // stale id or one already closing (or already flushing, for flush_first).
   bool Close(ConnId id, bool flush_first);
   bool IsOpen(ConnId id) const;
   // Stop / restart OnData for id (bytes stay in the kernel meanwhile).
@@ -230,6 +243,8 @@ class EventLoop {
 
   // For pollers (internal): called on the loop thread.
   void OnAcceptedFd(Listener& listener, int fd);
+  // accept() failed for want of fds or memory (IsAcceptShortage).
+  void OnAcceptShortage(Listener& listener, int error);
   // Delivers received bytes unless the connection is closing or paused.
   void OnReceived(Connection& c, const char* data, size_t len);
   // Starts closing after end of input (error == 0) or a socket error.
@@ -255,6 +270,7 @@ class EventLoop {
   int64_t WaitTimeoutNanos();
 
   std::unique_ptr<Poller> poller_;
+  std::function<void(ListenerId, int)> on_accept_shortage_;
   std::vector<std::unique_ptr<Connection>> conns_;  // by slot; never shrinks
   std::vector<uint32_t> free_slots_;
   std::vector<uint32_t> dirty_;    // slots queued for the flush pass

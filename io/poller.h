@@ -75,6 +75,7 @@ struct Connection {
   bool want_write = false;      // epoll: EPOLLOUT registered
   bool recv_armed = false;      // io_uring: a receive request is live
   bool send_in_flight = false;  // io_uring: a send request is live
+  uint32_t discarded = 0;  // input dropped while draining (kMaxDrainDiscard)
   std::unique_ptr<char[]> recv_buf;  // io_uring single-shot receive buffer
 
   ConnId id() const { return ConnId{(uint64_t{generation} << 32) | (slot + 1)}; }
@@ -86,6 +87,7 @@ struct Listener {
   ConnectionHandler* handler = nullptr;
   bool active = false;
   bool armed = false;  // io_uring: the multishot accept is live
+  bool short_of_fds = false;  // accept failed for want of fds or memory, none since
   std::string path;    // PeerInfo::address of its Unix connections
 };
 
@@ -120,7 +122,10 @@ class Poller {
 // ENOMEM) would fail again at once: the poller stops accepting on that
 // listener for kAcceptBackoff (a loop timer) instead of spinning.
 bool IsAcceptShortage(int err);
-inline constexpr absl::Duration kAcceptBackoff = absl::Milliseconds(100);
+
+// Input a draining connection may send (read and dropped) before it is no
+// longer read.
+inline constexpr uint32_t kMaxDrainDiscard = 1 << 20;
 
 absl::StatusOr<std::unique_ptr<Poller>> NewEpollPoller(const LoopOptions& options);
 // Errors: kUnavailable when io_uring or a feature the loop needs is missing.

@@ -316,6 +316,7 @@ class UringPoller final : public Poller {
     // while the listener is wanted, after a pause if fds ran out.
     if (l.armed || !l.active) return;
     if (res < 0 && IsAcceptShortage(-res)) {
+      loop_->OnAcceptShortage(l, -res);
       loop_->AddTimer(kAcceptBackoff, absl::ZeroDuration(), [this, &l] {
         if (l.active && !l.armed) ArmAccept(l);
       });

@@ -1,8 +1,10 @@
 #include "server/daemon.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -60,6 +62,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const DaemonFlags& flags)
   ::unlink(d->port_file_.c_str());  // a stale one from a daemon that died
   io::LoopOptions loop_options;
   loop_options.backend = flags.backend;
+  loop_options.on_accept_shortage = [daemon = d.get()](io::ListenerId id, int error) {
+    daemon->OnAcceptShortage(id, error);
+  };
   absl::StatusOr<std::unique_ptr<io::EventLoop>> loop = io::EventLoop::Create(loop_options);
   if (!loop.ok()) return loop.status();
   d->loop_ = *std::move(loop);
@@ -151,6 +156,31 @@ void Daemon::OnRunning() {
                absl::StrJoin(listening_, ", ").c_str(),
                std::string(loop_->backend_name()).c_str(), static_cast<int>(::getpid()),
                flags_.data_dir.c_str());
+}
+
+void Daemon::OnAcceptShortage(io::ListenerId id, int error) {
+  if (id.value >= listening_.size()) return;
+  if (accept_logs_.size() < listening_.size()) accept_logs_.resize(listening_.size());
+  AcceptLog& log = accept_logs_[id.value];
+  const char* name = listening_[id.value].c_str();
+  if (error == 0) {
+    if (log.logged) std::fprintf(stderr, "shortbusd: %s: accepting again\n", name);
+    log.logged = false;
+    return;
+  }
+  // Under lasting pressure episodes follow each other as fds come and go:
+  // one line per kAcceptLogEvery at most.
+  const absl::Time now = absl::Now();
+  if (now - log.last < kAcceptLogEvery) return;
+  log.last = now;
+  log.logged = true;
+  rlimit nofile{};
+  getrlimit(RLIMIT_NOFILE, &nofile);
+  std::fprintf(stderr,
+               "shortbusd: %s: cannot accept: %s (open files limit %llu); new clients wait in "
+               "the listen backlog, retried every %lld ms\n",
+               name, std::strerror(error), static_cast<unsigned long long>(nofile.rlim_cur),
+               static_cast<long long>(absl::ToInt64Milliseconds(io::kAcceptBackoff)));
 }
 
 void Daemon::Shutdown() {

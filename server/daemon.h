@@ -52,6 +52,8 @@ class Daemon {
   Daemon(const DaemonFlags& flags, std::unique_ptr<index::Store> store);
   absl::Status Listen(const ServerOptions& base);
   void OnRunning();
+  // Logs that a listener ran out of fds (error != 0) or accepts again (0).
+  void OnAcceptShortage(io::ListenerId id, int error);
   void BeginShutdown();
   void RemoveFiles();
   // Commits consumer state and closes the store (syncing every log).
@@ -62,6 +64,13 @@ class Daemon {
   std::string port_file_;
   std::vector<std::string> unix_paths_;  // socket files to remove at exit
   std::vector<std::string> listening_;   // "unix:PATH", "tcp://HOST:PORT"
+  // Per listener (by ListenerId), for OnAcceptShortage's rate limit.
+  struct AcceptLog {
+    absl::Time last = absl::InfinitePast();  // last "cannot accept" line
+    bool logged = false;                     // this episode was logged
+  };
+  static constexpr absl::Duration kAcceptLogEvery = absl::Seconds(10);
+  std::vector<AcceptLog> accept_logs_;
   int tcp_port_ = -1;                    // first TCP listener's real port
   bool shutting_down_ = false;
   // Destroyed loop first (it delivers OnClose to the transport, which tells

@@ -381,7 +381,16 @@ void JetStream::OnDurable(uint64_t stream_id, uint64_t seq) {
     SendPubAck(std::string_view(s->reply_arena).substr(a.reply_off, a.reply_len), s->config.base.name, a.seq,
                a.duplicate);
   }
-  if (s->owed.empty()) s->reply_arena.clear();
+  if (s->owed.empty()) {
+    s->reply_arena.clear();
+  } else if (const uint32_t done = s->owed.front().reply_off;
+             done >= Stream::kArenaCompactAt && done >= s->reply_arena.size() / 2) {
+    // A publisher that always has publishes in flight never lets the queue
+    // empty: drop the answered prefix (amortized, it moves no more bytes
+    // than it drops), so the arena holds what is owed, not all ever owed.
+    s->reply_arena.erase(0, done);
+    for (Stream::OwedAck& a : s->owed) a.reply_off -= done;
+  }
 }
 
 }  // namespace shortbus::server

@@ -70,7 +70,10 @@ struct JetStream::Stream {
   std::deque<std::pair<int64_t, std::string>> msg_id_order;
   std::string last_msg_id;  // of the last stored message ("" when it had none)
   // Publish acknowledgements owed under sync=always, in sequence order; the
-  // reply subjects live in reply_arena (cleared whenever the queue empties).
+  // reply subjects live in reply_arena (cleared whenever the queue empties,
+  // and its answered prefix dropped once it is at least kArenaCompactAt
+  // bytes and half of it: the arena stays within twice what is owed).
+  static constexpr uint32_t kArenaCompactAt = 64 * 1024;
   struct OwedAck {
     uint64_t seq;
     uint32_t reply_off;

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/types/span.h"
+#include "server/protocol_errors.h"
 
 namespace shortbus::server {
 namespace {
@@ -31,6 +32,7 @@ LoopTransport::LoopTransport(io::EventLoop* loop, absl::Duration write_deadline,
                              int64_t max_pending)
     : loop_(loop),
       write_deadline_(write_deadline),
+      max_pending_(static_cast<size_t>(max_pending)),
       high_water_(static_cast<size_t>(max_pending) / 4 * 3),
       low_water_(static_cast<size_t>(max_pending) / 2) {
   congested_.reserve(64);
@@ -39,7 +41,8 @@ LoopTransport::LoopTransport(io::EventLoop* loop, absl::Duration write_deadline,
 }
 
 void LoopTransport::SendV(ClientId id, const std::string_view* parts, size_t n) {
-  loop_->SendV(Conn(id), absl::Span<const std::string_view>(parts, n));
+  // Refused once the connection is closing (a cut-off's -ERR is its last).
+  if (!loop_->SendV(Conn(id), absl::Span<const std::string_view>(parts, n))) return;
   if (loop_->PendingOutput(Conn(id)) > high_water_ && id != reading_) NoteCongested(id);
 }
 
@@ -68,13 +71,19 @@ void LoopTransport::OnData(io::EventLoop&, io::ConnId id, const char* data, size
 void LoopTransport::Feed(uint64_t id, const char* data, size_t len) {
   reading_ = id;
   size_t done = 0;
+  bool over = false;
   while (done < len) {
     const size_t n = std::min(kFeedSlice, len - done);
     core_->OnData(id, data + done, n);
     done += n;
-    if (!congested_.empty()) break;
+    // Deliveries past max_pending are the core's to cut; what is left is
+    // output this client's own input made (PONG, +OK, replies the server
+    // writes directly) and never read.
+    over = loop_->PendingOutput(Conn(id)) > max_pending_;
+    if (over || !congested_.empty()) break;
   }
   reading_ = 0;
+  if (over) return CutOff(id);
   if (congested_.empty() || !loop_->IsOpen(Conn(id))) return;
   if (done < len) held_[id].append(data + done, len - done);
   Stall(id);
@@ -103,16 +112,24 @@ void LoopTransport::DrainAll(absl::Duration deadline, std::function<void()> done
 }
 
 void LoopTransport::StartDrain(uint64_t id, absl::Time deadline) {
-  if (!loop_->IsOpen(Conn(id))) return;
-  for (Draining& d : draining_) {
-    if (d.id == id) {
-      d.deadline = std::min(d.deadline, deadline);
-      return;
+  if (!loop_->Close(Conn(id), /*flush_first=*/true)) {
+    // Stale, closing, or flushing already: at most tighten its deadline.
+    for (Draining& d : draining_) {
+      if (d.id == id) d.deadline = std::min(d.deadline, deadline);
     }
+    return;
   }
-  loop_->PauseReading(Conn(id));
+  if (loop_->PendingOutput(Conn(id)) == 0) return;  // nothing queued: closed at once
   draining_.push_back({id, deadline});
   ArmTick();
+}
+
+void LoopTransport::CutOff(uint64_t id) {
+  // Already closing (the core's own close): no second -ERR.
+  if (!loop_->IsOpen(Conn(id))) return;
+  loop_->Send(Conn(id), kErrSlowConsumer);
+  held_.erase(id);
+  StartDrain(id, absl::Now() + write_deadline_);
 }
 
 void LoopTransport::NoteCongested(uint64_t id) {
@@ -159,14 +176,12 @@ void LoopTransport::CheckCongestion(absl::Time now) {
   resuming_.clear();
   resuming_.swap(stalled_);
   for (uint64_t id : resuming_) {
-    bool closing = false;
-    for (const Draining& d : draining_) closing = closing || d.id == id;
-    if (closing) continue;
+    if (!loop_->IsOpen(Conn(id))) continue;  // closing meanwhile
     if (auto it = held_.find(id); it != held_.end()) {
       std::string bytes = std::move(it->second);
       held_.erase(it);
-      Feed(id, bytes.data(), bytes.size());  // may stall it again
-      if (Contains(stalled_, id)) continue;
+      Feed(id, bytes.data(), bytes.size());  // may stall or cut it
+      if (Contains(stalled_, id) || !loop_->IsOpen(Conn(id))) continue;
     }
     loop_->ResumeReading(Conn(id));
   }
@@ -176,9 +191,10 @@ void LoopTransport::CheckDrains(absl::Time now) {
   still_draining_.clear();
   for (const Draining& d : draining_) {
     const io::ConnId id = Conn(d.id);
-    if (!loop_->IsOpen(id)) continue;  // gone meanwhile
-    if (loop_->PendingOutput(id) == 0 || now >= d.deadline) {
-      loop_->Close(id, /*flush_first=*/false);
+    // 0 once io has written everything (and closed it) or it is gone.
+    if (loop_->PendingOutput(id) == 0) continue;
+    if (now >= d.deadline) {
+      loop_->Close(id, /*flush_first=*/false);  // drop the rest
     } else {
       still_draining_.push_back(d);
     }

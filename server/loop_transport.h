@@ -6,11 +6,10 @@
 // so neither direction needs a map: SendV/PendingOutput on the per-message
 // path are one EventLoop call each, with no allocation.
 //
-// Bounded flush: io's Close(id, flush_first=true) waits for the peer as long
-// as it takes, so a flushing close is done here instead: the connection
-// stops being read, and a drain timer (running only while some connection
-// drains) closes it as soon as its output is taken by the kernel, or drops
-// the rest once the write deadline passes.
+// Bounded flush: io's Close(id, flush_first=true) writes what is queued
+// (discarding input meanwhile) and waits for the peer as long as it takes;
+// a drain timer here (running only while some connection drains) cuts it
+// short with Close(id, false) once the write deadline passes.
 //
 // Publisher backpressure: when a delivery leaves a subscriber with more
 // than 3/4 of max_pending queued, the connection whose input caused it
@@ -19,6 +18,14 @@
 // that does not drain within kMaxStall stops counting (it will be cut off
 // as a slow consumer by the core), so it never holds a publisher for
 // longer than that once.
+//
+// Output a client's own input makes: the core cuts a subscriber whose
+// deliveries pass max_pending; output it writes directly (PONG, +OK, -ERR,
+// human verbs' answers) is checked here, after each slice of input fed: a
+// client whose queued output passed max_pending gets -ERR 'Slow Consumer'
+// and is closed (bounded flush), as nats-server treats any output. So a
+// client that sends PINGs or requests and never reads holds at most
+// max_pending plus the output of one kFeedSlice of its input.
 //
 // Threading: everything runs on the loop's thread.
 #ifndef SHORTBUS_SERVER_LOOP_TRANSPORT_H_
@@ -69,6 +76,9 @@ class LoopTransport final : public Transport, public io::ConnectionHandler {
   void StartDrain(uint64_t id, absl::Time deadline);
   void NoteCongested(uint64_t id);
   void Stall(uint64_t publisher);
+  // -ERR 'Slow Consumer', then a bounded flush and close (io refuses later
+  // output to it).
+  void CutOff(uint64_t id);
   // Feeds the core in slices, stopping at congestion; the rest is held
   // (copied: only when congested) and fed before the connection is read
   // again.
@@ -82,6 +92,7 @@ class LoopTransport final : public Transport, public io::ConnectionHandler {
   io::EventLoop* loop_;
   ServerCore* core_ = nullptr;
   const absl::Duration write_deadline_;
+  const size_t max_pending_;
   const size_t high_water_;  // 3/4 of max_pending
   const size_t low_water_;   // 1/2 of max_pending
   std::unordered_set<uint64_t> open_;  // accepted, OnClose not yet seen

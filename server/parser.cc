@@ -55,9 +55,14 @@ const VerbSpec* Parser::LookUp(std::string_view verb) const {
 
 void Parser::Fail(ParseError error) {
   state_ = State::kDead;
+  EndScratch();
+  handler_->OnParseError(error);
+}
+
+void Parser::EndScratch() {
   scratch_.clear();
   in_scratch_ = false;
-  handler_->OnParseError(error);
+  if (scratch_.capacity() > kKeepScratch) std::string().swap(scratch_);
 }
 
 const char* Parser::FrameBase(const char* data, size_t i, size_t* seg) {
@@ -160,8 +165,14 @@ void Parser::Feed(const char* data, size_t n) {
   }
   if (state_ == State::kPayload || state_ == State::kPayloadEnd ||
       state_ == State::kPayloadEndN) {
-    // Sized from the declared length (already checked against max_payload).
-    scratch_.reserve(line_end_ + 1 + payload_len_ + 2);
+    // Grown with the bytes that arrived (doubling), never past the whole
+    // frame: a declared size alone reserves nothing, so a client that
+    // declares max_payload and trickles holds only what it sent.
+    const size_t frame = line_end_ + 1 + payload_len_ + 2;
+    const size_t need = scratch_.size() + (n - seg);
+    if (need > scratch_.capacity()) {
+      scratch_.reserve(std::min(frame, std::max(need, 2 * scratch_.capacity())));
+    }
   }
   scratch_.append(data + seg, n - seg);
 }
@@ -244,10 +255,7 @@ bool Parser::Dispatch(const char* base) {
   frame.payload = std::string_view(payload + header_len_, payload_len_ - header_len_);
   state_ = State::kOpStart;
   const bool go_on = handler_->OnFrame(frame);
-  if (in_scratch_) {
-    scratch_.clear();  // keeps its capacity for the next torn frame
-    in_scratch_ = false;
-  }
+  if (in_scratch_) EndScratch();
   if (!go_on) state_ = State::kDead;
   return go_on;
 }

@@ -11,8 +11,12 @@
 // Zero copy: views handed to the handler point into the buffer given to
 // Feed when the whole frame is in it. Only a frame torn across Feed calls
 // is copied, into a scratch buffer owned by the parser and reused for the
-// next torn frame (its capacity is kept, so torn frames of a steady size
-// allocate nothing). Views are valid only during the OnFrame call.
+// next torn frame (a capacity up to kKeepScratch is kept, so torn frames of
+// a steady size allocate nothing; a larger one is given back after its
+// frame). The scratch grows with the bytes that arrive, never ahead of
+// them: a torn frame holds at most what was sent of it (a control line up
+// to max_control_line, a payload up to max_payload). Views are valid only
+// during the OnFrame call.
 //
 // Limits are checked as bytes arrive: a verb longer than kMaxVerbLength or
 // an unknown verb fails at its delimiter; argument bytes beyond
@@ -126,6 +130,7 @@ class Parser {
   // True between frames: nothing of a frame is pending.
   bool idle() const { return state_ == State::kOpStart; }
   size_t scratch_capacity() const { return scratch_.capacity(); }
+  static constexpr size_t kKeepScratch = 64 * 1024;
 
  private:
   enum class State : uint8_t {
@@ -148,6 +153,8 @@ class Parser {
   // Hands the finished frame to the handler; false when it says stop.
   bool Dispatch(const char* base);
   void Fail(ParseError error);
+  // Empties scratch_ (giving back a capacity above kKeepScratch).
+  void EndScratch();
 
   ParserHandler* handler_;
   ParserLimits limits_;

@@ -345,6 +345,42 @@ TEST_P(EventLoopTest, CloseWithFlushDeliversEverythingThenCloses) {
   EXPECT_FALSE(source.send_after_close);
 }
 
+// A peer that never reads holds a flushing close open without limit; the
+// caller's deadline ends it with Close(id, false) (input the peer goes on
+// sending meanwhile is discarded).
+TEST_P(EventLoopTest, CloseWithoutFlushCutsAFlushingCloseShort) {
+  constexpr size_t kTotal = size_t{32} << 20;
+  SourceRun run(loop_, kTotal, /*close_after=*/true);
+  ASSERT_GE(run.fd, 0);
+  ASSERT_TRUE(WaitFor([&] { return run.source.queued.load(); }));
+  const ConnId id = run.id();
+  const std::string junk(64 * 1024, 'j');
+  ASSERT_TRUE(test::WriteAll(run.fd, junk.data(), junk.size()));
+  size_t pending = 0;
+  // The flush stalls: the peer's receive buffer is full.
+  ASSERT_TRUE(WaitFor([&] {
+    run.thread.RunSync([&] { pending = loop_->PendingOutput(id); });
+    return pending > 0 && pending < kTotal;
+  }));
+  bool again = true;
+  bool cut = false;
+  run.thread.RunSync([&] {
+    again = loop_->Close(id, /*flush_first=*/true);
+    EXPECT_FALSE(loop_->IsOpen(id));
+    EXPECT_FALSE(loop_->Send(id, "x", 1));
+  });
+  EXPECT_FALSE(again);  // already flushing
+  run.thread.RunSync([&] { cut = loop_->Close(id, /*flush_first=*/false); });
+  EXPECT_TRUE(cut);
+  ASSERT_TRUE(WaitFor([&] { return run.source.closed.load(); }));
+  EXPECT_EQ(run.source.reason.load(), CloseReason::kClosedByUs);
+  std::string got;
+  EXPECT_TRUE(test::ReadUntilEof(run.fd, &got));  // or a reset: the rest was dropped
+  EXPECT_LT(got.size(), kTotal);
+  run.thread.RunSync([&] { EXPECT_EQ(loop_->PendingOutput(id), 0u); });
+  close(run.fd);
+}
+
 TEST_P(EventLoopTest, CloseWithoutFlushEndsTheConnection) {
   EchoHandler echo;
   const uint16_t port = ListenEcho(&echo);

@@ -282,5 +282,27 @@ TEST(Parser, TornFramesReuseScratch) {
   EXPECT_TRUE(p.idle());
 }
 
+// A declared payload reserves nothing ahead of its bytes (a client that
+// declares max_payload and trickles holds what it sent), and a large torn
+// frame's scratch is given back after it.
+TEST(Parser, TornPayloadGrowsWithItsBytesAndIsGivenBack) {
+  Recorder r;
+  Parser p(&r, {});
+  constexpr size_t kPayload = size_t{1} << 20;
+  const std::string frame =
+      "PUB big " + std::to_string(kPayload) + "\r\n" + std::string(kPayload, 'x') + "\r\n";
+  p.Feed(frame.data(), 40);
+  EXPECT_LT(p.scratch_capacity(), 4096u);
+  size_t fed = 40;
+  for (; fed + 4096 < frame.size(); fed += 4096) {
+    p.Feed(frame.data() + fed, 4096);
+    EXPECT_LE(p.scratch_capacity(), 2 * (fed + 4096) + 64);  // doubling, no more
+  }
+  p.Feed(frame.data() + fed, frame.size() - fed);
+  ASSERT_EQ(r.events.size(), 1u);
+  EXPECT_LE(p.scratch_capacity(), Parser::kKeepScratch);
+  EXPECT_TRUE(p.idle());
+}
+
 }  // namespace
 }  // namespace shortbus::server
