@@ -248,12 +248,21 @@ TEST_F(AuthC, JetStreamApiDeniedWithoutItsSubjects) {
 
 // Limits: a client that goes past one gets the server's words. The C
 // client closes its connection on any -ERR it does not know as harmless.
-TEST(AuthCLimits, MaxSubscriptions) {
-  ServerOptions o;
-  o.config_json = R"({"max_subscriptions": 3})";
-  std::string error;
-  auto server = StartServerFromEnv(&error, o);
-  ASSERT_EQ(error, "");
+class AuthCLimits : public ::testing::Test {
+ protected:
+  // Starts the target with `config`; the test fails when it does not start.
+  void Start(const char* config) {
+    ServerOptions o;
+    o.config_json = config;
+    std::string error;
+    server = StartServerFromEnv(&error, o);
+    ASSERT_EQ(error, "");
+  }
+  std::unique_ptr<ServerProcess> server;
+};
+
+TEST_F(AuthCLimits, MaxSubscriptions) {
+  ASSERT_NO_FATAL_FAILURE(Start(R"({"max_subscriptions": 3})"));
   Owned<natsConnection> nc;
   ASSERT_EQ(Connect(&nc, server->url()), NATS_OK);
   std::vector<Owned<natsSubscription>> subs;
@@ -273,12 +282,8 @@ TEST(AuthCLimits, MaxSubscriptions) {
   EXPECT_STREQ(text, "maximum subscriptions exceeded");
 }
 
-TEST(AuthCLimits, MaxConnections) {
-  ServerOptions o;
-  o.config_json = R"({"max_connections": 2})";
-  std::string error;
-  auto server = StartServerFromEnv(&error, o);
-  ASSERT_EQ(error, "");
+TEST_F(AuthCLimits, MaxConnections) {
+  ASSERT_NO_FATAL_FAILURE(Start(R"({"max_connections": 2})"));
   Owned<natsConnection> one, two, three;
   ASSERT_EQ(Connect(&one, server->url()), NATS_OK);
   ASSERT_EQ(Connect(&two, server->url()), NATS_OK);
