@@ -11,9 +11,9 @@
 // unanswered loses the right to answer the oldest). Entries live in a ring
 // whose slots keep their string capacity, and the index keeps its table,
 // so once the ring has wrapped and reply subjects have a steady length,
-// Grant and Use allocate nothing. At most about 100 KiB per connection
-// (1024 slots of a 64-byte entry and a reply subject of ~40 bytes, and the
-// index). Single-threaded, like the session.
+// Grant and Use allocate nothing. At most kMaxPermits entries, reply
+// subject copies and index slots per connection. Single-threaded, like
+// the session.
 #ifndef SHORTBUS_SERVER_REPLY_PERMITS_H_
 #define SHORTBUS_SERVER_REPLY_PERMITS_H_
 
