@@ -72,6 +72,22 @@ bool Options(const Frame& f, size_t skip, std::vector<std::pair<std::string, std
   return true;
 }
 
+// The JetStream API subject a verb stands for: a client must be allowed to
+// publish to it, as it would to make the same request through the API
+// (docs/protocol.md, "Authorization"). Empty: nothing to check (HELP, or a
+// usage error that touches no stream).
+std::string ApiSubject(const Frame& f) {
+  switch (f.verb) {
+    case kStreams: return "$JS.API.STREAM.LIST";
+    case kStream: return f.argc < 1 ? "" : absl::StrCat("$JS.API.STREAM.INFO.", Av(f.args[0]));
+    case kAddStream: return f.argc < 1 ? "" : absl::StrCat("$JS.API.STREAM.CREATE.", Av(f.args[0]));
+    case kReplay: return f.argc < 1 ? "" : absl::StrCat("$JS.API.STREAM.MSG.GET.", Av(f.args[0]));
+    case kConsumer:
+      return f.argc < 2 ? "" : absl::StrCat("$JS.API.CONSUMER.INFO.", Av(f.args[0]), ".", Av(f.args[1]));
+    default: return "";
+  }
+}
+
 }  // namespace
 
 absl::Span<const VerbSpec> HumanVerbs::Verbs() const { return kHumanVerbs; }
@@ -84,6 +100,10 @@ bool HumanVerbs::OnVerb(Session& session, const Frame& frame) {
   if (js_ == nullptr) {
     Err(session, "streams are not available on this server");
     return true;
+  }
+  if (session.permissions() != nullptr) {
+    const std::string api = ApiSubject(frame);
+    if (!api.empty() && !session.PermitPublish(api)) return true;
   }
   switch (frame.verb) {
     case kStreams: Streams(session); break;

@@ -99,8 +99,11 @@ std::string ServerProcess::StartOn(int port) {
   if (dir_.empty()) return "no temp directory";
   if (running()) return "already running";
   const fs::path dir(dir_);
+  const fs::path config = dir / "config.json";
+  if (!options_.config_json.empty()) std::ofstream(config) << options_.config_json << "\n";
   std::vector<std::string> args = {target_.binary};
   if (target_.kind == "nats-server") {
+    if (!options_.config_json.empty()) args.insert(args.end(), {"-c", config.string()});
     // -p -1 is nats-server's "any free port"; it reports the one it chose in
     // <dir>/nats-server_<pid>.ports once it listens. Read that rather than
     // binding port 0 ourselves and handing the number over (a race).
@@ -124,13 +127,14 @@ std::string ServerProcess::StartOn(int port) {
     if (const char* io = std::getenv("E2E_SERVER_IO"); io != nullptr && *io != '\0') {
       args.push_back(std::string("--io=") + io);
     }
-    if (!options_.token.empty() || !options_.user.empty()) {
+    if (!options_.config_json.empty()) {
+      args.insert(args.end(), {"--config", config.string()});
+    } else if (!options_.token.empty() || !options_.user.empty()) {
       nlohmann::json auth;
       if (!options_.token.empty()) auth["token"] = options_.token;
       if (!options_.user.empty()) {
         auth["users"] = {{{"user", options_.user}, {"password", options_.password}}};
       }
-      const fs::path config = dir / "config.json";
       std::ofstream(config) << nlohmann::json{{"authorization", auth}}.dump(2) << "\n";
       args.insert(args.end(), {"--config", config.string()});
     }

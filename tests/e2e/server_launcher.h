@@ -37,6 +37,11 @@ struct ServerOptions {
   // nothing (streams are always on, stored under its --data directory).
   // Also on when the environment has E2E_JETSTREAM=1.
   bool jetstream = false;
+  // Non-empty: a JSON config file given to either server as it is
+  // (nats-server -c FILE: its config format reads JSON; shortbusd
+  // --config FILE), so the same authorization and limits run on both.
+  // Takes the place of `token` and `user`.
+  std::string config_json;
   // Appended to shortbusd's arguments (e.g. "--sync=always"); nats-server
   // ignores them.
   std::vector<std::string> shortbusd_args;
