@@ -256,6 +256,16 @@ TEST(Recovery, BitFlipInDurableDataIsReportedByReaderNotServed) {
   EXPECT_EQ(std::count(r.seqs.begin(), r.seqs.end(), victim), 0);
 }
 
+// 6000 records of up to 800 bytes: at least three segments; the bases of
+// the second and third.
+void FillThreeSegments(const std::string& dir, uint64_t* base2, uint64_t* base3) {
+  Fill(dir, 6000, 800);
+  auto names = testing::ListDir(dir);
+  ASSERT_GE(names.size(), 4u);  // STREAM + >= 3 segments
+  ASSERT_TRUE(ParseSegmentFileName(names[1], base2));
+  ASSERT_TRUE(ParseSegmentFileName(names[2], base3));
+}
+
 // A middle segment whose seal never reached the disk was never synced
 // whole, and no later segment was synced at all (segments are synced in
 // order): a damaged frame in it is where a power cut stopped the
@@ -264,12 +274,8 @@ TEST(Recovery, BitFlipInDurableDataIsReportedByReaderNotServed) {
 // last intact frame.
 TEST(Recovery, BadFrameInUnsealedMiddleSegmentCutsTheLogThere) {
   TempDir tmp;
-  Fill(tmp.path(), 6000, 800);
-  auto names = testing::ListDir(tmp.path());
-  ASSERT_GE(names.size(), 4u);  // STREAM + >= 3 segments
   uint64_t base2 = 0, base3 = 0;
-  ASSERT_TRUE(ParseSegmentFileName(names[1], &base2));
-  ASSERT_TRUE(ParseSegmentFileName(names[2], &base3));
+  ASSERT_NO_FATAL_FAILURE(FillThreeSegments(tmp.path(), &base2, &base3));
   const std::string seg2 = SegPath(tmp.path(), base2);
   auto offs = FrameOffsets(seg2);
   // The seal never reached the disk, and a frame in it is damaged.
@@ -302,12 +308,8 @@ TEST(Recovery, BadFrameInUnsealedMiddleSegmentCutsTheLogThere) {
 // it and the later segments are a lost tail, the log a valid prefix.
 TEST(Recovery, NeverWrittenHeaderOfMiddleSegmentIsALostTail) {
   TempDir tmp;
-  Fill(tmp.path(), 6000, 800);
-  auto names = testing::ListDir(tmp.path());
-  ASSERT_GE(names.size(), 4u);  // STREAM + >= 3 segments
   uint64_t base2 = 0, base3 = 0;
-  ASSERT_TRUE(ParseSegmentFileName(names[1], &base2));
-  ASSERT_TRUE(ParseSegmentFileName(names[2], &base3));
+  ASSERT_NO_FATAL_FAILURE(FillThreeSegments(tmp.path(), &base2, &base3));
   WriteFileAt(SegPath(tmp.path(), base2), 0, std::string(kSegmentDataOffset, '\0'));
   auto o = Reopen(tmp.path());
   ASSERT_FALSE(o->reports.empty());
