@@ -2,7 +2,7 @@
 #   make run    build, then start shortbusd on ./data (Ctrl-C stops it)
 #   make test   build, then run every test suite; ends with "N passed, M failed"
 #   make bench  build, then run the benchmarks and print ratios
-#   make soak   long crash-recovery runs (not part of make test)
+#   make soak   long crash, power-loss and daemon torture runs (not part of make test)
 #   make asan   the test suite under ASan+UBSan, in build-asan/
 #   make tsan   the test suite under ThreadSanitizer, in build-tsan/
 
