@@ -29,6 +29,7 @@ engine::LogOptions LogOptionsFor(const StreamConfig& c, const StoreOptions& o, b
   lo.create_if_missing = create;
   lo.reporter = o.reporter;
   lo.clock = o.clock;
+  lo.fs = o.fs;
   return lo;
 }
 

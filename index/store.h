@@ -56,6 +56,10 @@ struct StoreOptions {
   EnvOptions env;
   engine::CorruptionReporter reporter;  // log recovery and indexing problems
   std::function<int64_t()> clock;       // empty = CLOCK_REALTIME
+  // The file interface of every stream's log (engine/file_system.h);
+  // nullptr = the default. Tests inject faults and power cuts through it.
+  // Must outlive the Store. (The index's LMDB files do not go through it.)
+  engine::FileSystem* fs = nullptr;
 };
 
 // Optimistic concurrency for event sourcing (NATS' Nats-Expected-* headers).

@@ -167,7 +167,10 @@ class JetStream : public PublishObserver {
   bool commit_posted_ = false;
   std::vector<uint64_t> sync_wanted_;  // ids of streams appended to this turn
   bool sync_posted_ = false;
-  std::vector<std::string> ack_replies_;  // acks that asked for a reply, sent after commit
+  // Acks that asked for a reply, sent after their consumer's commit
+  // succeeded (never for one whose commit failed: a confirmed ack survives
+  // a crash). The pointer is only compared, never followed.
+  std::vector<std::pair<std::string, const Consumer*>> ack_replies_;
   std::string buf_;        // reused for acknowledgements and ack subjects
   std::string reply_buf_;  // reused for the ack subject of a delivery
   uint64_t api_total_ = 0, api_errors_ = 0;

@@ -268,7 +268,7 @@ void JetStream::HandleAck(std::string_view subject, const PublishedMessage& m) {
     }
   }
   MarkDirty(c);
-  if (!m.reply.empty()) ack_replies_.emplace_back(m.reply);
+  if (!m.reply.empty()) ack_replies_.emplace_back(m.reply, c);
   Deliver(c);
   ArmTimer(c);
 }
@@ -353,13 +353,20 @@ void JetStream::CommitDirty() {
     (void)s->stored->DeleteMessages(s->to_delete, false);
     s->to_delete.clear();
   }
+  std::vector<const Consumer*> failed;  // rare (disk full): a short list
   for (Consumer* c : dirty_) {
     c->dirty = false;
     absl::Status st = c->consumer->Commit(false);
-    if (!st.ok()) c->stream->stored->Report(absl::StrCat("consumer ", c->config.base.name, ": ", st.message()));
+    if (!st.ok()) {
+      c->stream->stored->Report(absl::StrCat("consumer ", c->config.base.name, ": ", st.message()));
+      failed.push_back(c);
+    }
   }
   dirty_.clear();
-  for (const std::string& reply : ack_replies_) {
+  for (const auto& [reply, c] : ack_replies_) {
+    // Unconfirmed: the client's AckSync fails and it acks again (the ack
+    // stays in memory and is committed with the next change).
+    if (std::find(failed.begin(), failed.end(), c) != failed.end()) continue;
     PublishedMessage m;
     m.subject = reply;
     core_->PublishInternal(m, {}, /*one_off=*/true);

@@ -45,6 +45,8 @@ struct ServerOptions {
   // Appended to shortbusd's arguments (e.g. "--sync=always"); nats-server
   // ignores them.
   std::vector<std::string> shortbusd_args;
+  // shortbusd's --data directory; "" = data/ in the private temp directory.
+  std::string data_dir;
 
   static ServerOptions Token(std::string token) {
     ServerOptions o;
@@ -83,6 +85,9 @@ class ServerProcess {
   int port() const { return port_; }
   // nats://127.0.0.1:PORT
   std::string url() const;
+  // shortbusd's --data directory (ServerOptions::data_dir, or data/ in the
+  // private temp directory).
+  std::string data_dir() const;
   // The last lines of the server's standard output and error.
   std::string LogTail() const;
   const Target& target() const { return target_; }
