@@ -20,9 +20,12 @@ args=(-max_total_time="$secs" -timeout=30 -error_exitcode=1 -timeout_exitcode=1 
 # Sanitizer reports name their source lines; the leak check stays on.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+start=$SECONDS
 "$exe" "${args[@]}" "$work" "$src/corpus/$name" >"$log" 2>&1
 rc=$?
 execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
-echo "$name: ${execs:-?} executions in ${secs} s, exit $rc (log: $log)"
+summary="$name: ${execs:-?} executions in $((SECONDS - start)) s, exit $rc"
+echo "fuzz-summary: $summary" >>"$log"
+echo "$summary (log: $log)"
 if [ $rc -ne 0 ]; then tail -40 "$log"; fi
 exit $rc
