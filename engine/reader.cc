@@ -200,7 +200,9 @@ bool Reader::ContinueResync() {
   const uint64_t end = LoadCommittedEnd(cur_);
   for (uint64_t off = resync_scan_from_; off + kFrameHeaderSize <= end; off += kFrameAlign) {
     FrameView f;
-    if (DecodeFrame(cur_.data() + off, end - off, &f) == FrameStatus::kOk && f.sequence > resync_bad_seq_) {
+    // The frame that carries the expected sequence counts: damage (zeroed
+    // bytes, a cut) can stand before it without it being lost.
+    if (DecodeFrame(cur_.data() + off, end - off, &f) == FrameStatus::kOk && f.sequence >= resync_bad_seq_) {
       MoveTo(off, f.sequence);
       return true;
     }
@@ -216,6 +218,9 @@ absl::Status Reader::Resync(uint64_t bad_off, const char* why) {
   resync_scan_from_ = bad_off + kFrameAlign;
   const std::string where = absl::StrCat("segment ", cur_.path(), " offset ", bad_off, ": ", why);
   if (ContinueResync()) {
+    if (expected_seq_ == resync_bad_seq_) {
+      return absl::DataLossError(absl::StrCat(where, "; no sequence lost, resumed at offset ", off_));
+    }
     return absl::DataLossError(
         absl::StrCat(where, "; sequences ", resync_bad_seq_, "..", expected_seq_ - 1, " skipped"));
   }

@@ -94,8 +94,9 @@ class Reader {
   absl::Status OpenSegment(size_t index);  // bases_[index]
   absl::Status OpenSegmentBase(uint64_t base);
   bool HasMore();
-  // After a damaged frame: look for the next whole frame with a later
-  // sequence; in the active segment, keep looking as frames arrive.
+  // After a damaged frame: look for the next whole frame carrying the
+  // expected sequence or a later one; in the active segment, keep looking
+  // as frames arrive.
   absl::Status Resync(uint64_t bad_off, const char* why);
   bool ContinueResync();
   // Positions at the frame at `off` of the current segment, expected to
