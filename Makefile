@@ -3,13 +3,14 @@
 #   make test   build, then run every test suite; ends with "N passed, M failed"
 #   make bench  build, then run the benchmarks and print ratios
 #   make soak   long crash, power-loss and daemon torture runs (not part of make test)
+#   make fuzz   each libFuzzer target 10 minutes (FUZZ_SECONDS=N), in build-fuzz/
 #   make asan   the test suite under ASan+UBSan, in build-asan/
 #   make tsan   the test suite under ThreadSanitizer, in build-tsan/
 
 BUILD ?= build
 DATA ?= ./data
 
-.PHONY: all deps build run test bench soak asan tsan clean
+.PHONY: all deps build run test bench soak fuzz asan tsan clean
 
 all: build
 
@@ -38,6 +39,9 @@ soak: build
 	SHORTBUS_SOAK=1 $(BUILD)/tests/engine/power_loss_test --gtest_filter='*Soak*'
 	SHORTBUS_SOAK=1 E2E_SERVER_KIND=shortbusd E2E_SERVER_BIN=$(BUILD)/server/shortbusd \
 	  SHORTBUS_BIN=$(BUILD)/tools/shortbus $(BUILD)/tests/torture/process_crash_test
+
+fuzz: deps
+	fuzz/run.sh $${FUZZ_SECONDS:-600}
 
 asan: deps
 	[ -f build-asan/build.ninja ] || meson setup build-asan -Dsanitize=address -Dbench=false

@@ -137,7 +137,7 @@ void HumanVerbs::Stream(Session& session, const Frame& frame) {
   const Json& cfg = info.is_object() ? info["config"] : Json();
   auto field = [&](const char* k) -> std::string {
     if (!cfg.is_object() || !cfg.contains(k)) return "-";
-    return cfg[k].is_string() ? cfg[k].get<std::string>() : cfg[k].dump();
+    return cfg[k].is_string() ? cfg[k].get<std::string>() : DumpJson(cfg[k]);
   };
   session.Send(absl::StrCat("+STREAM ", s.name, " subjects=", absl::StrJoin(s.subjects, ","),
                             " messages=", s.messages, " bytes=", s.bytes, " first_seq=", s.first_seq,
@@ -175,7 +175,7 @@ void HumanVerbs::AddStream(Session& session, const Frame& frame) {
       return Err(session, absl::StrCat("unknown option ", k));
     }
   }
-  Json out = Json::parse(js_->CreateStreamJson(name, cfg.dump()), nullptr, false);
+  Json out = Json::parse(js_->CreateStreamJson(name, DumpJson(cfg)), nullptr, false);
   if (!out.is_object()) return Err(session, "internal error");
   if (out.contains("error")) return Err(session, out["error"].value("description", std::string("error")));
   session.Send(absl::StrCat("+STREAM ", name, " created subjects=", absl::StrJoin(subjects, ","), "\r\n"));
@@ -261,7 +261,7 @@ void HumanVerbs::Consumer(Session& session, const Frame& frame) {
   if (info.contains("error")) return Err(session, info["error"].value("description", std::string("error")));
   const Json& cfg = info["config"];
   auto num = [&](const Json& j, const char* a, const char* b) -> std::string {
-    return j.contains(a) && j[a].contains(b) ? j[a][b].dump() : "0";
+    return j.contains(a) && j[a].contains(b) ? DumpJson(j[a][b]) : "0";
   };
   session.Send(absl::StrCat(
       "+CONSUMER ", Av(frame.args[0]), " ", Av(frame.args[1]),

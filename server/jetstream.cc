@@ -343,7 +343,7 @@ void JetStream::SendPubError(std::string_view reply, std::string_view stream, co
   j["error"] = {{"code", e.code}, {"err_code", e.err_code}, {"description", e.description}};
   j["stream"] = std::string(stream);
   j["seq"] = 0;
-  const std::string body = j.dump();
+  const std::string body = DumpJson(j);
   PublishedMessage ack;
   ack.subject = reply;
   ack.payload = body;

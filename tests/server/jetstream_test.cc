@@ -1698,5 +1698,57 @@ TEST_F(JetStreamTest, SyncAlwaysAsksForOneSyncPerTurnOfTheLoop) {
   for (int i = 0; i < kCount; ++i) EXPECT_EQ(Json::parse(acks[i].payload)["seq"], i + 1);
 }
 
+// Found by fuzz/jetstream_api_fuzzer: a name or subject that is not UTF-8
+// made nlohmann::json::dump throw while the answer was written, and the
+// uncaught exception ended the daemon. Such bytes are answered as U+FFFD,
+// as nats-server (Go's encoding/json) writes them.
+TEST_F(JetStreamTest, InvalidUtf8InNamesAndSubjectsIsAnsweredAsReplacementCharacters) {
+  const std::string kReplacement = "\xEF\xBF\xBD";
+  Json r = Api("STREAM.CREATE.S\xFE", R"({"subjects":["bad.>"]})");
+  ExpectApiError(r, 500, 10052);
+  EXPECT_NE(r["error"]["description"].get<std::string>().find("S" + kReplacement), std::string::npos) << r.dump();
+
+  AddStream("S");
+  EXPECT_EQ(PublishOk("s.\xFF\xFE", "hello"), 1u);
+  r = Api("STREAM.MSG.GET.S", R"({"seq":1})");
+  ASSERT_TRUE(r.contains("message")) << r.dump();
+  EXPECT_EQ(r["message"]["subject"], "s." + kReplacement + kReplacement);
+
+  r = Api("CONSUMER.CREATE.S.c\xFF", R"({"config":{}})");
+  ExpectApiError(r, 400, 10003);
+  EXPECT_NE(r["error"]["description"].get<std::string>().find("c" + kReplacement), std::string::npos) << r.dump();
+  EXPECT_EQ(StreamState("S")["messages"], 1);
+}
+
+// Found by fuzz/jetstream_api_fuzzer (UBSan): nlohmann's get<int64_t>() of
+// a float out of range (1e300) is undefined behaviour. Such a number is a
+// wrong value, refused as any wrong type is; an integral float in range is
+// taken (1e3 is 1000).
+TEST_F(JetStreamTest, FloatsOutOfAnIntegerFieldsRangeAreRefused) {
+  Json r = Api("STREAM.CREATE.F", R"({"subjects":["f.>"],"max_msgs":1e300})");
+  ExpectApiError(r, 400, 10003);
+  EXPECT_EQ(r["error"]["description"], "invalid value of field max_msgs") << r.dump();
+  ExpectApiError(Api("STREAM.CREATE.F", R"({"subjects":["f.>"],"max_age":-1e300})"), 400, 10003);
+  ExpectApiError(Api("STREAM.CREATE.F", R"({"subjects":["f.>"],"max_msgs":1.5})"), 400, 10003);
+  r = Api("STREAM.CREATE.F", R"({"subjects":["f.>"],"max_msgs":1e3,"segment_size":1048576})");
+  ASSERT_FALSE(r.contains("error")) << r.dump();
+  EXPECT_EQ(r["config"]["max_msgs"], 1000);
+
+  AddStream("S");
+  PublishOk("s.1", "one");
+  ExpectApiError(Api("STREAM.MSG.GET.S", R"({"seq":1e300})"), 400, 10025);
+  ExpectApiError(Api("STREAM.NAMES", R"({"offset":-1e300})"), 400, 10025);
+  EXPECT_FALSE(AddDurable("S", "d", Json::parse(R"({"ack_wait":1e300})")).contains("config"));
+  ASSERT_FALSE(AddDurable("S", "e", Json::object()).contains("error"));
+  Next("e", R"({"batch":1e300})");
+  std::vector<Msg> got = Take(kWorker);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].StatusLine(), "NATS/1.0 400 Bad Request - invalid JSON");
+  Next("e", R"({"batch":1e0})");
+  got = Take(kWorker);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload, "one");
+}
+
 }  // namespace
 }  // namespace shortbus::server
