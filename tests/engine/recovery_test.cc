@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <future>
+#include <thread>
 #include <random>
 
 #include <xxhash.h>
@@ -324,6 +326,34 @@ TEST(Recovery, NeverWrittenHeaderOfMiddleSegmentIsALostTail) {
   ReadOut r = ReadAll(tmp.path(), 800);
   EXPECT_TRUE(r.errors.empty());
   EXPECT_TRUE(Contiguous(r.seqs, 1, base2));
+}
+
+// Found by fuzz/segment_fuzzer (a timeout): a segment left empty by damage
+// at its first frame, followed by another, made the retention cursor find
+// that same segment again for ever, and Open never returned.
+TEST(Recovery, SegmentEmptiedByDamageAtItsFirstFrameDoesNotHangOpen) {
+  TempDir tmp;
+  Fill(tmp.path(), 6000, 800);
+  const std::vector<uint64_t> bases = testing::SegmentBases(tmp.path());
+  ASSERT_GE(bases.size(), 3u);
+  const std::string seg1 = SegPath(tmp.path(), bases[0]);
+  // The seal never reached the disk, and the first frame is damaged.
+  WriteFileAt(seg1, kSegmentSyncRecordOffset, std::string(kSegmentSyncRecordSize, '\0'));
+  WriteFileAt(seg1, kSegmentDataOffset + kFrameHeaderSize + 1, "\xff");
+  std::promise<std::unique_ptr<Opened>> done;
+  std::future<std::unique_ptr<Opened>> opened = done.get_future();
+  std::thread([&done, dir = tmp.path()] { done.set_value(Reopen(dir)); }).detach();
+  if (opened.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    ADD_FAILURE() << "Log::Open did not return within 60 s";
+    std::_Exit(1);  // the hung thread cannot be joined
+  }
+  std::unique_ptr<Opened> o = opened.get();
+  EXPECT_EQ(o->log->first_seq(), bases[1]);  // the lost ones count as gone
+  EXPECT_EQ(o->log->last_seq(), 6000u);
+  ReadOut r = ReadAll(tmp.path(), 800);
+  ASSERT_FALSE(r.seqs.empty());
+  EXPECT_EQ(r.seqs.front(), bases[1]);
+  EXPECT_EQ(r.seqs.back(), 6000u);
 }
 
 TEST(Recovery, CorruptHeaderOfMiddleSegmentIsQuarantined) {
