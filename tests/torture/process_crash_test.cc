@@ -93,7 +93,7 @@ struct Ledger {
   uint64_t reported_floor[kConsumers] = {0, 0};   // highest ack floor the daemon reported
   uint64_t confirmed_floor[kConsumers] = {0, 0};  // derived from `confirmed`, see ConfirmedFloor
   uint64_t floor_next[kConsumers] = {1, 1};       // first sequence ConfirmedFloor has not passed
-  uint64_t publish_errors = 0;                    // error acks before the kill
+  uint64_t publish_errors = 0;                    // refusals before the kill
   uint64_t double_acks = 0;                       // a sequence acknowledged for two messages
   uint64_t bad_deliveries = 0;                    // a delivered payload that failed its check
   uint64_t acked_this_cycle = 0;
@@ -133,7 +133,9 @@ void OnPubAck(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closur
       if (!inserted && (it->second.cycle != id.cycle || it->second.counter != id.counter)) ++ledger->double_acks;
       ++ledger->acked_this_cycle;
     }
-  } else if (pae != nullptr && !ledger->killed.load()) {
+  } else if (pae != nullptr && pae->ErrCode != 0 && !ledger->killed.load()) {
+    // A refusal by the daemon (a JetStream error code). A client-side
+    // timeout or a closed connection is not a lie and not counted.
     ++ledger->publish_errors;
   }
   natsMsg_Destroy(msg);
