@@ -149,6 +149,7 @@ cases=(
   "jsfetch --msgs $fetch_msgs --size 128 --batch $batch --ack explicit --inflight $window --max-seconds $cap"
 )
 paired="jspub --msgs $(n 5000) --warmup 100 --size 128 --inflight 1 --max-seconds $cap"
+pingpong="pingpong --msgs $(n 5000) --warmup 100 --size 128"
 # redis-benchmark XADD: one connection (-c 1) like the generator, one
 # command at a time (-P 1) or pipelined in rounds of $window (-P); -n is a
 # multiple of -P so that exactly -n entries are added (checked with XLEN).
@@ -268,6 +269,9 @@ for ((rep = 1; rep <= reps; rep++)); do
       run "nats-server-vs-$sync" "$nats_url" $paired --server2 "${sb_url[$sync]}" --label2 "$label2"
     done
   fi
+  # The floor of any synchronous reply, in the same minutes: a loopback TCP
+  # echo between two processes (bench/load/pingpong.h).
+  run loopback tcp://127.0.0.1:0 $pingpong
   # A daemon that died during the repetition is a finding: say so, with its log.
   for sync in interval always; do
     p=${sb_pid[$sync]:-}
@@ -306,6 +310,7 @@ report_args=("$out" --reps "$reps" --seconds "$((end - start))" --json-out "$sum
   --context "probe_n=$probe_n" --context "cap=$cap")
 for c in "${cases[@]}"; do report_args+=(--context "case=shortbus-load $c"); done
 report_args+=(--context "case=shortbus-load $paired --server2 URL")
+report_args+=(--context "case=shortbus-load $pingpong --server tcp://127.0.0.1:0 (echo peer in a child process)")
 for fsync in everysec always; do
   declare -n list="redis_cases_$fsync"
   for c in "${list[@]}"; do

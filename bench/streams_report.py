@@ -28,6 +28,7 @@ COLUMNS = [(NATS, "nats-server -js"), (SB, "shortbusd sync=interval"),
            (SBA, "shortbusd sync=always"), (RE, "redis everysec"), (RA, "redis always")]
 PAIRED = "jspub/128/paired"
 PROBE = "fdatasync/4096"
+FLOOR, LOOPBACK = "pingpong/128", "loopback"
 
 
 class Runs:
@@ -71,7 +72,7 @@ class Report:
         self.figures = {}   # (case, label, field) -> figure, for the JSON file
 
     def missing(self, label):
-        if label == "fdatasync":
+        if label in ("fdatasync", LOOPBACK):
             return "failed" if self.runs.failed(label) else "-"
         if label in (SB, SBA) and not self.have_sb:
             return "pending"
@@ -241,6 +242,31 @@ class Report:
             a50, a99 = self.lat(case, label, "p50_us"), self.lat(case, label, "p99_us")
             w("| %s | %s | %s | %s |" % (what, fmt_us(a50) or self.missing(label),
                                          fmt_us(a99) or self.missing(label), ratio(a50, f50)))
+        w("")
+        w("Against the floor of any synchronous reply: a loopback TCP round trip of 128 B "
+          "between two processes, an echo peer that writes back what it reads "
+          "(`shortbus-load pingpong`, run once per repetition right after the paired run; "
+          "median of the repetitions' percentiles). What a server adds to it is its own "
+          "work and its wake-up:")
+        w("")
+        w("| | p50 | p99 | p50 / floor | p50 minus floor |")
+        w("| --- | --- | --- | --- | --- |")
+        l50 = self.lat(FLOOR, LOOPBACK, "p50_us")
+        for what, case, label in (("loopback echo, 128 B (the floor)", FLOOR, LOOPBACK),
+                                  ("nats-server -js, synchronous publish", self.sync, NATS),
+                                  ("shortbusd sync=interval, synchronous publish", self.sync,
+                                   SB)):
+            a50, a99 = self.lat(case, label, "p50_us"), self.lat(case, label, "p99_us")
+            over = fmt_us(a50 - l50) if a50 is not None and l50 is not None else "-"
+            w("| %s | %s | %s | %s | %s |" % (what, fmt_us(a50) or self.missing(label),
+                                              fmt_us(a99) or self.missing(label),
+                                              ratio(a50, l50), over))
+        if l50 is not None and p50[0] is not None:
+            w("")
+            w("Half of JetStream's p50 is %s; the floor is %s, so the target leaves "
+              "shortbusd %s above the floor for its own work." % (
+                  fmt_us(p50[0] / 2), fmt_us(l50),
+                  fmt_us(p50[0] / 2 - l50) if p50[0] / 2 > l50 else "nothing (it is below)"))
         w("")
         w("Paired: one `shortbus-load jspub --server2` process alternates synchronous "
           "publishes between nats-server and one shortbusd (which goes first alternates "

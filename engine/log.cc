@@ -219,7 +219,7 @@ absl::StatusOr<uint64_t> Log::Impl::Append(const Message& msg) {
   absl::StatusOr<uint64_t> seq = WriteOne(msg, 0);
   if (!seq.ok()) return seq;
   Publish();
-  if (opt_.sync == SyncMode::kAlways) WakeBackground(true);
+  if (opt_.sync == SyncMode::kAlways && opt_.sync_on_append) WakeBackground(true);
   return seq;
 }
 
@@ -248,14 +248,14 @@ absl::StatusOr<uint64_t> Log::Impl::AppendBatch(absl::Span<const Message> msgs) 
     if (!seq.ok()) {
       if (i == 0) return seq.status();
       Publish();
-      if (opt_.sync == SyncMode::kAlways) WakeBackground(true);
+      if (opt_.sync == SyncMode::kAlways && opt_.sync_on_append) WakeBackground(true);
       return absl::Status(seq.status().code(),
                           absl::StrCat("appended ", i, " of ", msgs.size(), " messages (", first,
                                        "..", first + i - 1, "), then: ", seq.status().message()));
     }
   }
   Publish();
-  if (opt_.sync == SyncMode::kAlways) WakeBackground(true);
+  if (opt_.sync == SyncMode::kAlways && opt_.sync_on_append) WakeBackground(true);
   return first;
 }
 
@@ -295,6 +295,8 @@ absl::StatusOr<uint64_t> Log::AppendBatch(absl::Span<const Message> msgs) {
 uint64_t Log::durable_seq() const { return impl_->durable_seq_.load(std::memory_order_acquire); }
 uint64_t Log::first_seq() const { return impl_->first_seq_.load(std::memory_order_acquire); }
 uint64_t Log::last_seq() const { return impl_->last_seq_.load(std::memory_order_acquire); }
+void Log::RequestSync() { impl_->WakeBackground(true); }
+
 absl::Status Log::WaitDurable(uint64_t seq, absl::Duration timeout) {
   return impl_->WaitDurable(seq, timeout);
 }

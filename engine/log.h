@@ -127,6 +127,9 @@ class Log {
 
   // Makes everything appended so far durable, now, from the calling thread.
   absl::Status Sync();
+  // Asks the background thread to sync what was appended so far (a group
+  // commit) and returns at once. Any thread; one futex wake at most.
+  void RequestSync();
 
   // Syncs, writes the sync records that make the next Open read no frame,
   // stops the background thread, removes the unused preallocated segment

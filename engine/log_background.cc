@@ -198,7 +198,7 @@ absl::Status Log::Impl::WaitDurable(uint64_t seq, absl::Duration timeout) {
     return absl::InvalidArgumentError(absl::StrCat("sequence ", seq, " was not appended"));
   }
   if (durable_seq_.load(std::memory_order_acquire) >= seq) return absl::OkStatus();
-  if (opt_.sync != SyncMode::kAlways) WakeBackground(true);
+  if (opt_.sync != SyncMode::kAlways || !opt_.sync_on_append) WakeBackground(true);
   const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(
                                                                std::min(timeout, absl::Hours(24 * 365)));
   std::unique_lock<std::mutex> l(bg_mu_);

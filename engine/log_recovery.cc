@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "engine/frame.h"
@@ -74,15 +75,16 @@ absl::Status Log::Impl::Recover() {
   std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.base < b.base; });
 
   bool dir_changed = false;  // names created or renamed: fsync the directory at the end
-  // Renames a segment out of the way, never over earlier evidence.
-  auto set_aside = [&](const std::string& path) -> absl::StatusOr<std::string> {
+  // Renames a segment out of the way (to <path><suffix>), never over
+  // earlier evidence.
+  auto set_aside = [&](const std::string& path, const char* suffix = ".bad") -> absl::StatusOr<std::string> {
     auto exists = [&](const std::string& p) {
       absl::StatusOr<int> fd = fs_->Open(p, O_RDONLY, 0);
       if (fd.ok()) fs_->Close(*fd);
       return fd.ok();
     };
-    std::string target = path + ".bad";
-    for (int n = 1; exists(target); ++n) target = absl::StrCat(path, ".bad.", n);
+    std::string target = path + suffix;
+    for (int n = 1; exists(target); ++n) target = absl::StrCat(path, suffix, ".", n);
     if (absl::Status s = fs_->Rename(path, target); !s.ok()) return s;
     dir_changed = true;
     return target;
@@ -93,19 +95,62 @@ absl::Status Log::Impl::Recover() {
     Report({path, 0, 0, absl::StrCat(why, "; renamed to ", *target), false});
     return absl::OkStatus();
   };
-  // The highest base named by any segment file, kept or not: sequences below
-  // it may have been handed out, so the log never restarts below it.
+  // The highest base named by a segment file kept, set aside as corrupt or
+  // as a torn roll: sequences below it may have been handed out after
+  // everything before was expired, so the log never restarts below it.
+  // Segments set aside as a lost tail do not count: they follow a kept
+  // segment, nothing in them was ever durable, and their sequences are
+  // handed out again (as those of a tail cut in the last segment are).
   uint64_t highest_base = 0;
-  for (const Found& f : found) highest_base = std::max(highest_base, f.base);
 
   uint64_t prev_last = 0;  // last sequence of the previous kept segment
   bool have_prev = false;
+  // The previous kept segment had no sealed record on disk: its final sync
+  // never completed, and segments are synced in order (a later segment's
+  // first fdatasync follows the earlier one's sealing sync), so nothing
+  // after its durable part was ever durable. A gap or a bad segment after
+  // it is then where a power cut stopped the writeback: the rest of the
+  // log is a lost tail, set aside, and the log continues after the last
+  // intact frame (docs/format.md, "Recovery").
+  bool prev_unsealed = false;
+  bool lost_tail = false;  // set aside everything from here on
+  // The sealed record of such a segment is written only once the next
+  // segment is known to be kept: a crash during this recovery must leave
+  // the evidence (no sealed record) for the next one.
+  Segment* pending_seal = nullptr;
+  auto write_pending_seal = [&]() -> absl::Status {
+    Segment* p = std::exchange(pending_seal, nullptr);
+    if (p == nullptr) return absl::OkStatus();
+    EncodeSyncRecord(p->file.data(), SyncRecord{p->end, p->last_seq, p->last_ts, true, false});
+    return p->file.Sync();
+  };
+  auto set_aside_tail = [&](const std::string& path, const std::string& why) -> absl::Status {
+    absl::StatusOr<std::string> target = set_aside(path, ".tail-0");
+    if (!target.ok()) return target.status();
+    lost_tail = true;
+    Report({path, 0, 0, absl::StrCat(why, "; renamed to ", *target), true});
+    return absl::OkStatus();
+  };
+  constexpr char kAfterUnsealed[] = " after a segment whose end never became durable (power loss)";
   for (size_t i = 0; i < found.size(); ++i) {
-    const bool is_last = i + 1 == found.size();
     const std::string path = absl::StrCat(dir_, "/", found[i].name);
+    if (lost_tail) {
+      if (absl::Status s = set_aside_tail(path, "segment follows a lost tail"); !s.ok()) return s;
+      continue;
+    }
+    const bool is_last = i + 1 == found.size();
+    const bool tail_if_bad = have_prev && prev_unsealed;
     absl::StatusOr<SegmentFile> file = SegmentFile::Open(fs_, path, true);
     if (!file.ok()) {
       if (!absl::IsDataLoss(file.status())) return file.status();
+      if (tail_if_bad) {
+        if (absl::Status s = set_aside_tail(path, absl::StrCat(file.status().message(), kAfterUnsealed)); !s.ok()) {
+          return s;
+        }
+        continue;
+      }
+      if (absl::Status s = write_pending_seal(); !s.ok()) return s;
+      highest_base = std::max(highest_base, found[i].base);
       if (absl::Status s = quarantine(path, std::string(file.status().message())); !s.ok()) return s;
       continue;
     }
@@ -120,21 +165,41 @@ absl::Status Log::Impl::Recover() {
     }
     if (!hs.ok()) {
       if (absl::IsFailedPrecondition(hs)) return hs;  // newer format: touch nothing
-      // A last segment whose header never reached the disk is a roll cut
-      // short by a crash: under every sync mode nothing in it was durable.
-      const bool torn_roll = is_last && IsAllZero(file->data(), 0, kSegmentDataOffset);
+      // A segment whose header never reached the disk is a roll cut short
+      // by a crash: its first sync would have written the header, and
+      // segments are synced in order, so under every sync mode nothing in
+      // it or after it was ever durable.
+      const bool torn_roll = IsAllZero(file->data(), 0, kSegmentDataOffset);
       std::string why(hs.message());
       *file = SegmentFile();
-      if (torn_roll) {
-        absl::StatusOr<std::string> target = set_aside(path);
-        if (!target.ok()) return target.status();
-        Report({path, 0, 0, absl::StrCat("segment created but never written (crash during roll); renamed to ", *target),
-                true});
+      if (tail_if_bad || torn_roll) {
+        // Sequences from a torn roll's base on may have been handed out
+        // after everything before was expired: never restart below it.
+        if (!have_prev) highest_base = std::max(highest_base, found[i].base);
+        if (absl::Status s = set_aside_tail(
+                path, torn_roll ? std::string("segment created but never written (crash during roll)")
+                                : absl::StrCat(why, kAfterUnsealed));
+            !s.ok()) {
+          return s;
+        }
         continue;
       }
+      if (absl::Status s = write_pending_seal(); !s.ok()) return s;
+      highest_base = std::max(highest_base, found[i].base);
       if (absl::Status s = quarantine(path, why); !s.ok()) return s;
       continue;
     }
+    if (tail_if_bad && id.base_seq > prev_last + 1) {
+      *file = SegmentFile();
+      if (absl::Status s = set_aside_tail(path, absl::StrCat("sequences ", prev_last + 1, "..", id.base_seq - 1,
+                                                             " missing before this segment", kAfterUnsealed));
+          !s.ok()) {
+        return s;
+      }
+      continue;
+    }
+    if (absl::Status s = write_pending_seal(); !s.ok()) return s;
+    highest_base = std::max(highest_base, found[i].base);
     if (have_prev && id.base_seq != prev_last + 1) {
       if (id.base_seq <= prev_last) {
         *file = SegmentFile();
@@ -200,8 +265,11 @@ absl::Status Log::Impl::Recover() {
             r.sequence_break ? absl::StrCat("frame out of sequence (expected ", r.last_seq + 1, ")")
                              : FrameStatusName(r.stop);
         recovery_.tail_bytes_cut += junk_end - r.end;
+        // A tail: the segment is the last, or it was never sealed on disk
+        // (the cut bytes were never recorded durable). Damage inside a
+        // sealed segment is not read here (docs/format.md, "Recovery").
         Report({path, r.end, junk_end - r.end,
-                absl::StrCat(reason, " at offset ", r.end, "; bytes kept in ", keep), is_last});
+                absl::StrCat(reason, " at offset ", r.end, "; bytes kept in ", keep), true});
       }
     }
     seg->first_ts = 0;
@@ -215,10 +283,7 @@ absl::Status Log::Impl::Recover() {
     if (!is_last) {
       seg->sealed.store(true, std::memory_order_release);
       SealedHint(data).store(1, std::memory_order_release);
-      if (!rec.sealed) {
-        EncodeSyncRecord(data, SyncRecord{seg->end, seg->last_seq, seg->last_ts, true, false});
-        if (absl::Status s = seg->file.Sync(); !s.ok()) return s;
-      }
+      if (!rec.sealed) pending_seal = seg.get();  // written by write_pending_seal, or unsealed below
       seg->seal_durable = true;
     } else {
       SealedHint(data).store(0, std::memory_order_release);
@@ -237,9 +302,13 @@ absl::Status Log::Impl::Recover() {
     seg->synced_last_ts = seg->last_ts;
     prev_last = seg->last_seq;
     have_prev = true;
+    prev_unsealed = !(rec_ok && rec.sealed);
     segments_.push_back(std::move(seg));
   }
 
+  if (pending_seal != nullptr && pending_seal != segments_.back().get()) {
+    if (absl::Status s = write_pending_seal(); !s.ok()) return s;
+  }
   if (!segments_.empty() && segments_.back()->sealed.load(std::memory_order_relaxed)) {
     // The segment after this one was set aside (torn roll, bad header,
     // overlap): this one is the active segment again and must not stay

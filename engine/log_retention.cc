@@ -39,7 +39,11 @@ void Log::Impl::Expire(const ExpiryRule& rule) {
   while (first <= last) {
     if (cursor_seg_ == nullptr || (cursor_seg_->sealed.load(std::memory_order_acquire) &&
                                    first > cursor_seg_->last_seq)) {
-      std::shared_ptr<Segment> next = SegmentStartingAtOrAfter(first);
+      // The cursor's segment is used up: the next one starts after it
+      // (an empty segment, left by damage at its first frame, starts at
+      // `first` itself and would be found again for ever).
+      std::shared_ptr<Segment> next =
+          SegmentStartingAtOrAfter(cursor_seg_ == nullptr ? first : std::max(first, cursor_seg_->base_seq + 1));
       if (next == nullptr) break;
       // Past a gap left by corruption (reported at open) the stream goes on
       // at the next segment: the missing sequences count as gone.

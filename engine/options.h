@@ -67,6 +67,12 @@ struct LogOptions {
   uint64_t segment_size = kDefaultSegmentSize;
   SyncMode sync = SyncMode::kInterval;
   absl::Duration sync_interval = absl::Seconds(1);
+  // Under kAlways: Append and AppendBatch wake the syncer at once. A caller
+  // that appends in bursts (the server: every publish of one read) sets
+  // false and calls Log::RequestSync() after each burst, so that one sync
+  // covers the whole burst instead of its first message, and the rest the
+  // next sync. WaitDurable asks for a sync itself either way.
+  bool sync_on_append = true;
   RetentionLimits retention;
   Compression compression = Compression::kNone;
   // Payloads shorter than this are stored raw even with kLz4.

@@ -72,9 +72,7 @@ absl::Status Reader::OpenSegmentBase(uint64_t base) {
     if (!same) break;
     cur_ = std::move(f);
     cur_base_ = base;
-    off_ = kSegmentDataOffset;
-    expected_seq_ = base;
-    resyncing_ = false;
+    MoveTo(kSegmentDataOffset, base);
     return absl::OkStatus();
   }
   absl::StatusOr<SegmentFile> f = SegmentFile::Open(fs_, path, false);
@@ -86,9 +84,7 @@ absl::Status Reader::OpenSegmentBase(uint64_t base) {
   }
   cur_ = std::move(*f);
   cur_base_ = base;
-  off_ = kSegmentDataOffset;
-  expected_seq_ = base;
-  resyncing_ = false;
+  MoveTo(kSegmentDataOffset, base);
   return absl::OkStatus();
 }
 
@@ -126,9 +122,7 @@ absl::Status Reader::SeekToPosition(uint64_t segment_base, uint64_t offset, uint
     const uint64_t end = LoadCommittedEnd(cur_);
     if (offset < end && DecodeFrame(cur_.data() + offset, end - offset, &f) == FrameStatus::kOk &&
         f.sequence <= seq && f.sequence >= segment_base) {
-      off_ = offset;
-      expected_seq_ = f.sequence;
-      resyncing_ = false;
+      MoveTo(offset, f.sequence);
       return absl::OkStatus();
     }
   }
@@ -183,8 +177,7 @@ absl::Status Reader::SeekToLast() {
       off += AlignUp(len, kFrameAlign);
     }
     if (last_off != 0) {
-      off_ = last_off;
-      expected_seq_ = last_seq;
+      MoveTo(last_off, last_seq);
       min_seq_ = std::max(last_seq, meta_.first_seq());
       return absl::OkStatus();
     }
@@ -196,14 +189,21 @@ absl::Status Reader::SeekToLast() {
   return absl::OkStatus();
 }
 
+void Reader::MoveTo(uint64_t off, uint64_t seq) {
+  off_ = off;
+  expected_seq_ = seq;
+  resyncing_ = false;
+  skipped_ = false;
+}
+
 bool Reader::ContinueResync() {
   const uint64_t end = LoadCommittedEnd(cur_);
   for (uint64_t off = resync_scan_from_; off + kFrameHeaderSize <= end; off += kFrameAlign) {
     FrameView f;
-    if (DecodeFrame(cur_.data() + off, end - off, &f) == FrameStatus::kOk && f.sequence > resync_bad_seq_) {
-      off_ = off;
-      expected_seq_ = f.sequence;
-      resyncing_ = false;
+    // The frame that carries the expected sequence counts: damage (zeroed
+    // bytes, a cut) can stand before it without it being lost.
+    if (DecodeFrame(cur_.data() + off, end - off, &f) == FrameStatus::kOk && f.sequence >= resync_bad_seq_) {
+      MoveTo(off, f.sequence);
       return true;
     }
   }
@@ -218,6 +218,9 @@ absl::Status Reader::Resync(uint64_t bad_off, const char* why) {
   resync_scan_from_ = bad_off + kFrameAlign;
   const std::string where = absl::StrCat("segment ", cur_.path(), " offset ", bad_off, ": ", why);
   if (ContinueResync()) {
+    if (expected_seq_ == resync_bad_seq_) {
+      return absl::DataLossError(absl::StrCat(where, "; no sequence lost, resumed at offset ", off_));
+    }
     return absl::DataLossError(
         absl::StrCat(where, "; sequences ", resync_bad_seq_, "..", expected_seq_ - 1, " skipped"));
   }
@@ -260,14 +263,30 @@ absl::Status Reader::Next(Record* out) {
       uint64_t seq;
       // Skipping (below min_seq_, or older than min_ts_): read only length,
       // sequence and timestamp; what is returned is checked.
-      if ((min_seq_ > expected_seq_ || min_ts_ != 0) && PeekFrame(p, end - off_, &len, &seq) &&
+      const bool peek_ok = cur_base_ != verify_base_ || off_ >= verify_below_;
+      if (peek_ok && (min_seq_ > expected_seq_ || min_ts_ != 0) && PeekFrame(p, end - off_, &len, &seq) &&
           seq == expected_seq_ && (seq < min_seq_ || PeekTimestamp(p) < min_ts_)) {
+        if (!skipped_) {
+          skipped_ = true;
+          skip_off_ = off_;
+          skip_seq_ = expected_seq_;
+        }
         off_ += AlignUp(len, kFrameAlign);
         expected_seq_ = seq + 1;
         continue;
       }
       FrameView f;
       FrameStatus st = DecodeFrame(p, end - off_, &f);
+      if (skipped_ && (st != FrameStatus::kOk || f.sequence != expected_seq_)) {
+        // A frame skipped on its unchecked length may be the damaged one
+        // and have sent us into the middle of another: walk the skipped
+        // frames again, checking each, up to here; damage is then reported
+        // where it is, and the whole frames after it are found.
+        verify_base_ = cur_base_;
+        verify_below_ = off_ + 1;
+        MoveTo(skip_off_, skip_seq_);
+        continue;
+      }
       if (st != FrameStatus::kOk) return Resync(off_, FrameStatusName(st));
       if (f.sequence > expected_seq_) {
         // A whole frame further on: the ones between are missing. Report
@@ -284,6 +303,7 @@ absl::Status Reader::Next(Record* out) {
       const uint64_t frame_off = off_;
       off_ += f.padded_len();
       expected_seq_ = f.sequence + 1;
+      skipped_ = false;
       if (f.sequence < min_seq_ || f.timestamp_ns < min_ts_) continue;
       min_ts_ = 0;
       out->segment_base = cur_base_;

@@ -94,10 +94,14 @@ class Reader {
   absl::Status OpenSegment(size_t index);  // bases_[index]
   absl::Status OpenSegmentBase(uint64_t base);
   bool HasMore();
-  // After a damaged frame: look for the next whole frame with a later
-  // sequence; in the active segment, keep looking as frames arrive.
+  // After a damaged frame: look for the next whole frame carrying the
+  // expected sequence or a later one; in the active segment, keep looking
+  // as frames arrive.
   absl::Status Resync(uint64_t bad_off, const char* why);
   bool ContinueResync();
+  // Positions at the frame at `off` of the current segment, expected to
+  // carry `seq`.
+  void MoveTo(uint64_t off, uint64_t seq);
 
   const std::string dir_;
   FileSystem* const fs_;
@@ -114,6 +118,16 @@ class Reader {
   uint64_t resync_bad_seq_ = 0;
   uint64_t resync_scan_from_ = 0;
   uint64_t unreadable_base_ = 0;  // a following segment that failed to open
+  // Skips below min_seq_/min_ts_ trust a frame's length without its
+  // checksum. skipped_: frames were skipped so since the last checked one,
+  // the first at skip_off_ carrying skip_seq_; if the walk then meets damage
+  // it goes back there and checks every frame below verify_below_ (in the
+  // segment verify_base_).
+  bool skipped_ = false;
+  uint64_t skip_off_ = 0;
+  uint64_t skip_seq_ = 0;
+  uint64_t verify_base_ = 0;
+  uint64_t verify_below_ = 0;
   struct Parked {
     uint64_t base;
     uint64_t inode;  // to notice a file replaced under the same name

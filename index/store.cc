@@ -23,11 +23,13 @@ engine::LogOptions LogOptionsFor(const StreamConfig& c, const StoreOptions& o, b
   lo.segment_size = c.segment_size;
   lo.sync = c.sync;
   lo.sync_interval = c.sync_interval;
+  lo.sync_on_append = o.sync_on_append;
   lo.retention = c.retention;
   lo.compression = c.compression;
   lo.create_if_missing = create;
   lo.reporter = o.reporter;
   lo.clock = o.clock;
+  lo.fs = o.fs;
   return lo;
 }
 
@@ -383,14 +385,17 @@ void StoredStream::StopIndexer() {
   if (indexer_.joinable()) indexer_.join();
 }
 
-// Syncs of the log come faster than index commits when they are cheap;
-// the targets in between coalesce into one CatchUp.
+// Syncs of the log come faster than index commits; the targets that arrive
+// while a commit runs, or within ix_gap_ after it ends, coalesce into one
+// CatchUp (StoreOptions::index_commit_gap).
 void StoredStream::IndexerLoop() {
   std::unique_lock<std::mutex> l(ix_mu_);
   uint64_t done = 0;
+  auto next_commit = std::chrono::steady_clock::now();
   while (true) {
     ix_cv_.wait(l, [&] { return ix_stop_ || ix_target_ > done; });
     if (ix_stop_) return;
+    if (ix_cv_.wait_until(l, next_commit, [&] { return ix_stop_; })) return;
     const uint64_t target = ix_target_;
     l.unlock();
     if (absl::Status s = CatchUp(target); !s.ok()) {
@@ -398,6 +403,7 @@ void StoredStream::IndexerLoop() {
     }
     l.lock();
     done = target;
+    next_commit = std::chrono::steady_clock::now() + ix_gap_;
   }
 }
 
@@ -466,6 +472,7 @@ absl::StatusOr<StoredStream*> Store::OpenStream(const CatalogEntry& entry, bool 
   stream->entry_ = entry;
   stream->env_ = env_.get();
   stream->reporter_ = options_.reporter;
+  stream->ix_gap_ = options_.index_commit_gap;
   absl::StatusOr<std::unique_ptr<engine::Log>> log =
       engine::Log::Open(absl::StrCat(dir_, "/streams/", entry.config.name), LogOptionsFor(entry.config, options_, create));
   if (!log.ok()) return log.status();

@@ -17,6 +17,7 @@
 #define SHORTBUS_INDEX_STORE_H_
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -42,9 +43,23 @@ namespace shortbus::index {
 
 struct StoreOptions {
   uint64_t sparse_bytes = 4096;  // index granularity (stream_index.h)
+  // Least time between two index commits of one stream. Under sync=always
+  // the log syncs once per group commit, thousands of times a second; an
+  // index commit (and its environment sync) after each would compete with
+  // the log's fdatasync for the same disk. The log durable sequences that
+  // arrive within the gap coalesce into one commit, so the index lags the
+  // log by at most about this much (a reopen redoes that tail from the log).
+  std::chrono::microseconds index_commit_gap{10000};
+  // engine::LogOptions::sync_on_append for every stream: false when the
+  // caller calls log().RequestSync() after each burst of appends.
+  bool sync_on_append = true;
   EnvOptions env;
   engine::CorruptionReporter reporter;  // log recovery and indexing problems
   std::function<int64_t()> clock;       // empty = CLOCK_REALTIME
+  // The file interface of every stream's log (engine/file_system.h);
+  // nullptr = the default. Tests inject faults and power cuts through it.
+  // Must outlive the Store. (The index's LMDB files do not go through it.)
+  engine::FileSystem* fs = nullptr;
 };
 
 // Optimistic concurrency for event sourcing (NATS' Nats-Expected-* headers).
@@ -174,6 +189,7 @@ class StoredStream {
   std::condition_variable ix_cv_;
   uint64_t ix_target_ = 0;  // under ix_mu_: the log's latest durable sequence
   bool ix_stop_ = false;    // under ix_mu_
+  std::chrono::microseconds ix_gap_{0};  // StoreOptions::index_commit_gap
   absl::flat_hash_map<std::string, uint64_t> last_by_subject_;  // writer thread, once tracked
   bool subjects_tracked_ = false;                                // writer thread
   std::unique_ptr<DeletedSet> deleted_;                          // writer thread

@@ -15,14 +15,28 @@ bool SecretEquals(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-bool Authenticate(const ServerOptions& server, const ClientOptions& client) {
-  if (!server.auth_token.empty()) return SecretEquals(client.auth_token, server.auth_token);
-  if (server.users.empty()) return true;
-  bool ok = false;
-  for (const UserPassword& u : server.users) {
-    ok |= u.user == client.user && SecretEquals(client.pass, u.password);
+AuthResult Authenticate(const ServerOptions& server, const ClientOptions& client) {
+  AuthResult r;
+  if (!server.auth_token.empty()) {
+    r.ok = SecretEquals(client.auth_token, server.auth_token);
+    r.permissions = server.default_permissions;
+    return r;
   }
-  return ok;
+  if (server.users.empty()) {
+    r.ok = true;
+    r.permissions = server.default_permissions;
+    return r;
+  }
+  const UserPassword* matched = nullptr;
+  for (const UserPassword& u : server.users) {
+    const bool ok = u.user == client.user && SecretEquals(client.pass, u.password);
+    if (ok) matched = &u;
+  }
+  if (matched != nullptr) {
+    r.ok = true;
+    r.permissions = matched->permissions;
+  }
+  return r;
 }
 
 }  // namespace shortbus::server

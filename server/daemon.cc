@@ -1,6 +1,8 @@
 #include "server/daemon.h"
 
+#include <arpa/inet.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -14,8 +16,29 @@
 namespace shortbus::server {
 namespace {
 
+// Loopback: "localhost", 127.0.0.0/8, ::1, and ::ffff:127.0.0.0/104.
+// Anything else (0.0.0.0, ::, a name, an interface's address) may be
+// reachable from other machines.
 bool IsLoopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.starts_with("127.");
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, host.c_str(), &v6) != 1) return false;
+  if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+  return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+}
+
+// The data directory holds every message: only the daemon's user should
+// read it. EnsureDataDir creates it 0700; one that already existed is left
+// as it is, with a warning when others may enter it.
+void WarnIfDataDirIsOpen(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || (st.st_mode & 0077) == 0) return;
+  std::fprintf(stderr,
+               "shortbusd: warning: data directory %s has mode %04o: other users may read the "
+               "stored messages (chmod 700 %s)\n",
+               dir.c_str(), static_cast<unsigned>(st.st_mode & 07777), dir.c_str());
 }
 
 }  // namespace
@@ -40,7 +63,11 @@ Daemon::Daemon(const DaemonFlags& flags, std::unique_ptr<index::Store> store)
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const DaemonFlags& flags) {
   if (absl::Status s = EnsureDataDir(flags.data_dir); !s.ok()) return s;
+  WarnIfDataDirIsOpen(flags.data_dir);
   index::StoreOptions store_options;
+  // JetStream asks for each sync=always stream's sync once per loop turn
+  // (JetStream::WantSync), so a group commit covers every publish of a read.
+  store_options.sync_on_append = false;
   store_options.reporter = [](const engine::CorruptionReport& r) {
     std::fprintf(stderr, "shortbusd: %s %s: %s (offset %llu, %llu bytes)\n", r.tail ? "recovered" : "CORRUPTION",
                  r.file.c_str(), r.reason.c_str(), static_cast<unsigned long long>(r.offset),
@@ -102,8 +129,10 @@ absl::Status Daemon::Listen(const ServerOptions& base) {
     }
     if (!IsLoopback(a.host) && !options.auth_required()) {
       std::fprintf(stderr,
-                   "shortbusd: warning: %s accepts connections beyond this machine and no "
-                   "authorization is configured (--config)\n",
+                   "shortbusd: warning: %s accepts connections from other machines and no "
+                   "authentication is configured: anyone who can reach it may publish, "
+                   "subscribe and manage streams (set authorization in --config, or listen "
+                   "on 127.0.0.1)\n",
                    listening_.back().c_str());
     }
   }

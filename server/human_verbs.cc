@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "server/absl_view.h"
 #include "server/js_time.h"
+#include "server/time_text.h"
 #include "server/msg_line.h"
 #include "server/session.h"
 #include "server/subject.h"
@@ -71,6 +72,22 @@ bool Options(const Frame& f, size_t skip, std::vector<std::pair<std::string, std
   return true;
 }
 
+// The JetStream API subject a verb stands for: a client must be allowed to
+// publish to it, as it would to make the same request through the API
+// (docs/protocol.md, "Authorization"). Empty: nothing to check (HELP, or a
+// usage error that touches no stream).
+std::string ApiSubject(const Frame& f) {
+  switch (f.verb) {
+    case kStreams: return "$JS.API.STREAM.LIST";
+    case kStream: return f.argc < 1 ? "" : absl::StrCat("$JS.API.STREAM.INFO.", Av(f.args[0]));
+    case kAddStream: return f.argc < 1 ? "" : absl::StrCat("$JS.API.STREAM.CREATE.", Av(f.args[0]));
+    case kReplay: return f.argc < 1 ? "" : absl::StrCat("$JS.API.STREAM.MSG.GET.", Av(f.args[0]));
+    case kConsumer:
+      return f.argc < 2 ? "" : absl::StrCat("$JS.API.CONSUMER.INFO.", Av(f.args[0]), ".", Av(f.args[1]));
+    default: return "";
+  }
+}
+
 }  // namespace
 
 absl::Span<const VerbSpec> HumanVerbs::Verbs() const { return kHumanVerbs; }
@@ -83,6 +100,10 @@ bool HumanVerbs::OnVerb(Session& session, const Frame& frame) {
   if (js_ == nullptr) {
     Err(session, "streams are not available on this server");
     return true;
+  }
+  if (session.permissions() != nullptr) {
+    const std::string api = ApiSubject(frame);
+    if (!api.empty() && !session.PermitPublish(api)) return true;
   }
   switch (frame.verb) {
     case kStreams: Streams(session); break;
@@ -116,7 +137,7 @@ void HumanVerbs::Stream(Session& session, const Frame& frame) {
   const Json& cfg = info.is_object() ? info["config"] : Json();
   auto field = [&](const char* k) -> std::string {
     if (!cfg.is_object() || !cfg.contains(k)) return "-";
-    return cfg[k].is_string() ? cfg[k].get<std::string>() : cfg[k].dump();
+    return cfg[k].is_string() ? cfg[k].get<std::string>() : DumpJson(cfg[k]);
   };
   session.Send(absl::StrCat("+STREAM ", s.name, " subjects=", absl::StrJoin(s.subjects, ","),
                             " messages=", s.messages, " bytes=", s.bytes, " first_seq=", s.first_seq,
@@ -154,7 +175,7 @@ void HumanVerbs::AddStream(Session& session, const Frame& frame) {
       return Err(session, absl::StrCat("unknown option ", k));
     }
   }
-  Json out = Json::parse(js_->CreateStreamJson(name, cfg.dump()), nullptr, false);
+  Json out = Json::parse(js_->CreateStreamJson(name, DumpJson(cfg)), nullptr, false);
   if (!out.is_object()) return Err(session, "internal error");
   if (out.contains("error")) return Err(session, out["error"].value("description", std::string("error")));
   session.Send(absl::StrCat("+STREAM ", name, " created subjects=", absl::StrJoin(subjects, ","), "\r\n"));
@@ -181,10 +202,10 @@ void HumanVerbs::Replay(Session& session, const Frame& frame) {
       if (!absl::SimpleAtoi(v, &start.seq) || start.seq == 0) return Err(session, "from must be a sequence >= 1");
     } else if (k == "since") {
       ++starts;
-      std::optional<int64_t> t = ParseSinceTime(v, absl::ToUnixNanos(absl::Now()));
-      if (!t) return Err(session, "since must be an RFC 3339 time or a duration like 10m, 2h, 1d");
+      absl::StatusOr<absl::Time> t = ParseTimeArg(v, absl::Now());
+      if (!t.ok()) return Err(session, "since must be an RFC 3339 time or a duration like 10m, 2h, 1d");
       start.seq = 0;
-      start.since_ns = *t;
+      start.since_ns = absl::ToUnixNanos(*t);
     } else if (k == "last") {
       ++starts;
       if (!absl::SimpleAtoi(v, &start.last_n) || start.last_n == 0) return Err(session, "last must be a number >= 1");
@@ -240,7 +261,7 @@ void HumanVerbs::Consumer(Session& session, const Frame& frame) {
   if (info.contains("error")) return Err(session, info["error"].value("description", std::string("error")));
   const Json& cfg = info["config"];
   auto num = [&](const Json& j, const char* a, const char* b) -> std::string {
-    return j.contains(a) && j[a].contains(b) ? j[a][b].dump() : "0";
+    return j.contains(a) && j[a].contains(b) ? DumpJson(j[a][b]) : "0";
   };
   session.Send(absl::StrCat(
       "+CONSUMER ", Av(frame.args[0]), " ", Av(frame.args[1]),

@@ -19,6 +19,13 @@
 // TIME is RFC 3339 or a duration back from now ("10m", "2h"). REPLAY sends
 // at most max (default 1000, at most 100000) messages and says where to
 // continue.
+//
+// Permissions: each verb but HELP needs publish permission on the
+// JetStream API subject it stands for (STREAMS: $JS.API.STREAM.LIST,
+// STREAM: $JS.API.STREAM.INFO.<name>, ADDSTREAM: $JS.API.STREAM.CREATE.<name>,
+// REPLAY: $JS.API.STREAM.MSG.GET.<stream>, CONSUMER:
+// $JS.API.CONSUMER.INFO.<stream>.<name>), so a client cannot do through a
+// verb what the API would refuse it.
 #ifndef SHORTBUS_SERVER_HUMAN_VERBS_H_
 #define SHORTBUS_SERVER_HUMAN_VERBS_H_
 

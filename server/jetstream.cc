@@ -247,6 +247,7 @@ void JetStream::Capture(Stream* s, const PublishedMessage& m) {
     }
   }
   s->last_msg_id.assign(msg_id.data(), msg_id.size());
+  if (cfg.sync == engine::SyncMode::kAlways) WantSync(s);
   if (!reply.empty()) {
     if (cfg.sync == engine::SyncMode::kAlways && s->stored->log().durable_seq() < *seq) {
       if (s->owed.empty()) s->reply_arena.clear();
@@ -342,11 +343,32 @@ void JetStream::SendPubError(std::string_view reply, std::string_view stream, co
   j["error"] = {{"code", e.code}, {"err_code", e.err_code}, {"description", e.description}};
   j["stream"] = std::string(stream);
   j["seq"] = 0;
-  const std::string body = j.dump();
+  const std::string body = DumpJson(j);
   PublishedMessage ack;
   ack.subject = reply;
   ack.payload = body;
   core_->PublishInternal(ack, {}, /*one_off=*/true);
+}
+
+void JetStream::WantSync(Stream* s) {
+  if (!s->sync_wanted) {
+    s->sync_wanted = true;
+    sync_wanted_.push_back(s->id);
+  }
+  if (sync_posted_) return;
+  sync_posted_ = true;
+  host_->Post([this] { RequestSyncs(); });
+}
+
+void JetStream::RequestSyncs() {
+  sync_posted_ = false;
+  for (uint64_t id : sync_wanted_) {
+    auto it = streams_by_id_.find(id);
+    if (it == streams_by_id_.end()) continue;  // deleted this turn: nothing to make durable
+    it->second->sync_wanted = false;
+    it->second->stored->log().RequestSync();
+  }
+  sync_wanted_.clear();
 }
 
 void JetStream::OnDurable(uint64_t stream_id, uint64_t seq) {

@@ -96,6 +96,11 @@ class JetStream : public PublishObserver {
   void SendPubAck(std::string_view reply, std::string_view stream, uint64_t seq, bool duplicate);
   void SendPubError(std::string_view reply, std::string_view stream, const JsError& e);
   void OnDurable(uint64_t stream_id, uint64_t seq);
+  // sync=always: the log's sync is asked for once per turn of the loop,
+  // after every publish that turn brought (a read holds hundreds), so that
+  // one group commit covers them all (engine::LogOptions::sync_on_append).
+  void WantSync(Stream* s);
+  void RequestSyncs();
   void AfterAppend(Stream* s, uint64_t seq, std::string_view subject);
   void EnforcePerSubject(Stream* s, uint64_t seq, std::string_view subject);
   // After deletions and purges: consumers count their pending anew.
@@ -160,7 +165,12 @@ class JetStream : public PublishObserver {
   absl::flat_hash_map<const Subscription*, Stream*> capture_owner_;
   std::vector<Consumer*> dirty_;  // consumers with uncommitted state
   bool commit_posted_ = false;
-  std::vector<std::string> ack_replies_;  // acks that asked for a reply, sent after commit
+  std::vector<uint64_t> sync_wanted_;  // ids of streams appended to this turn
+  bool sync_posted_ = false;
+  // Acks that asked for a reply, sent after their consumer's commit
+  // succeeded (never for one whose commit failed: a confirmed ack survives
+  // a crash). The pointer is only compared, never followed.
+  std::vector<std::pair<std::string, const Consumer*>> ack_replies_;
   std::string buf_;        // reused for acknowledgements and ack subjects
   std::string reply_buf_;  // reused for the ack subject of a delivery
   uint64_t api_total_ = 0, api_errors_ = 0;

@@ -69,7 +69,7 @@ std::string JetStream::ErrorJson(std::string_view type, const JsError& e) {
   OrderedJson j;
   j["type"] = std::string(type);
   j["error"] = {{"code", e.code}, {"err_code", e.err_code}, {"description", e.description}};
-  return j.dump();
+  return DumpJson(j);
 }
 
 void JetStream::HandleApi(std::string_view api, const PublishedMessage& m) {
@@ -163,7 +163,7 @@ void JetStream::HandleApi(std::string_view api, const PublishedMessage& m) {
             !j["config"]["durable_name"].get<std::string>().empty()) {
           out = ErrorJson(type, JsConsumerExpectedEphemeral());
         } else {
-          out = ConsumerCreate(type, s, name, filter, j.dump());
+          out = ConsumerCreate(type, s, name, filter, DumpJson(j));
         }
       }
     } else if (op == "INFO") {
@@ -196,7 +196,7 @@ std::string JetStream::AccountInfo(std::string_view type) {
                  {"max_ack_pending", -1},   {"memory_max_stream_bytes", -1},
                  {"storage_max_stream_bytes", -1}, {"max_bytes_required", false}};
   j["api"] = {{"total", api_total_}, {"errors", api_errors_}};
-  return j.dump();
+  return DumpJson(j);
 }
 
 std::string JetStream::StreamCreate(std::string_view type, const std::string& name, std::string_view body,
@@ -295,7 +295,7 @@ std::string JetStream::StreamInfo(std::string_view type, Stream* s) {
   if (deleted > 0) st["num_deleted"] = deleted;
   st["consumer_count"] = sum.consumers;
   j["state"] = st;
-  return j.dump();
+  return DumpJson(j);
 }
 
 std::string JetStream::CreateStreamJson(const std::string& name, std::string_view body) {
@@ -386,7 +386,7 @@ std::string JetStream::StreamDelete(std::string_view type, const std::string& na
   OrderedJson j;
   j["type"] = std::string(type);
   j["success"] = true;
-  return j.dump();
+  return DumpJson(j);
 }
 
 std::string JetStream::StreamPurge(std::string_view type, Stream* s, std::string_view body) {
@@ -397,7 +397,7 @@ std::string JetStream::StreamPurge(std::string_view type, Stream* s, std::string
     ++api_errors_;
     out["error"] = {{"code", e.code}, {"err_code", e.err_code}, {"description", e.description}};
     out["purged"] = 0;
-    return out.dump();
+    return DumpJson(out);
   };
   if (!ParseBody(body, &j)) return fail(JsInvalidJson());
   if (s->config.deny_purge) return fail(JsPurgeDenied());
@@ -405,8 +405,8 @@ std::string JetStream::StreamPurge(std::string_view type, Stream* s, std::string
   uint64_t seq = 0, keep = 0;
   try {
     if (j.contains("filter")) filter = j["filter"].get<std::string>();
-    if (j.contains("seq")) seq = j["seq"].get<uint64_t>();
-    if (j.contains("keep")) keep = j["keep"].get<uint64_t>();
+    if (j.contains("seq")) seq = GetInt<uint64_t>(j["seq"]);
+    if (j.contains("keep")) keep = GetInt<uint64_t>(j["keep"]);
   } catch (const Json::exception&) {
     return fail(JsInvalidJson());
   }
@@ -449,7 +449,7 @@ std::string JetStream::StreamPurge(std::string_view type, Stream* s, std::string
   ForgetPendingCounts(s);
   out["success"] = true;
   out["purged"] = purged;
-  return out.dump();
+  return DumpJson(out);
 }
 
 std::string JetStream::StreamNamesOrList(std::string_view type, std::string_view body, bool list) {
@@ -458,7 +458,7 @@ std::string JetStream::StreamNamesOrList(std::string_view type, std::string_view
   int64_t offset = 0;
   std::string subject;
   try {
-    if (j.contains("offset")) offset = std::max<int64_t>(0, j["offset"].get<int64_t>());
+    if (j.contains("offset")) offset = std::max<int64_t>(0, GetInt<int64_t>(j["offset"]));
     if (j.contains("subject")) subject = j["subject"].get<std::string>();
   } catch (const Json::exception&) {
     return ErrorJson(type, JsInvalidJson());
@@ -483,7 +483,7 @@ std::string JetStream::StreamNamesOrList(std::string_view type, std::string_view
     }
   }
   out["streams"] = items.empty() && !list ? OrderedJson(nullptr) : items;
-  return out.dump();
+  return DumpJson(out);
 }
 
 std::string JetStream::MsgGet(std::string_view type, Stream* s, std::string_view body) {
@@ -492,7 +492,7 @@ std::string JetStream::MsgGet(std::string_view type, Stream* s, std::string_view
   uint64_t seq = 0;
   std::string last_by, next_by;
   try {
-    if (j.contains("seq")) seq = j["seq"].get<uint64_t>();
+    if (j.contains("seq")) seq = GetInt<uint64_t>(j["seq"]);
     if (j.contains("last_by_subj")) last_by = j["last_by_subj"].get<std::string>();
     if (j.contains("next_by_subj")) next_by = j["next_by_subj"].get<std::string>();
   } catch (const Json::exception&) {
@@ -538,7 +538,7 @@ std::string JetStream::MsgGet(std::string_view type, Stream* s, std::string_view
   OrderedJson out;
   out["type"] = std::string(type);
   out["message"] = std::move(msg);
-  return out.dump();
+  return DumpJson(out);
 }
 
 std::string JetStream::MsgDelete(std::string_view type, Stream* s, std::string_view body) {
@@ -546,7 +546,7 @@ std::string JetStream::MsgDelete(std::string_view type, Stream* s, std::string_v
   if (body.empty() || !ParseBody(body, &j)) return ErrorJson(type, body.empty() ? JsBadRequest() : JsInvalidJson());
   uint64_t seq = 0;
   try {
-    if (j.contains("seq")) seq = j["seq"].get<uint64_t>();
+    if (j.contains("seq")) seq = GetInt<uint64_t>(j["seq"]);
   } catch (const Json::exception&) {
     return ErrorJson(type, JsInvalidJson());
   }
@@ -565,7 +565,7 @@ std::string JetStream::MsgDelete(std::string_view type, Stream* s, std::string_v
   OrderedJson out;
   out["type"] = std::string(type);
   out["success"] = true;
-  return out.dump();
+  return DumpJson(out);
 }
 
 std::string JetStream::ConsumerCreate(std::string_view type, Stream* s, const std::string& name,
@@ -664,7 +664,7 @@ std::string JetStream::ConsumerInfo(std::string_view type, Consumer* c) {
   j["num_waiting"] = c->waiting.size();
   j["num_pending"] = info->num_pending;
   if (c->push() && core_->HasInterest(c->config.base.deliver_subject)) j["push_bound"] = true;
-  return j.dump();
+  return DumpJson(j);
 }
 
 std::string JetStream::ConsumerDelete(std::string_view type, Stream* s, const std::string& name) {
@@ -673,7 +673,7 @@ std::string JetStream::ConsumerDelete(std::string_view type, Stream* s, const st
   OrderedJson j;
   j["type"] = std::string(type);
   j["success"] = true;
-  return j.dump();
+  return DumpJson(j);
 }
 
 void JetStream::DropConsumer(Stream* s, const std::string& name) {
@@ -691,7 +691,7 @@ std::string JetStream::ConsumerNamesOrList(std::string_view type, Stream* s, std
   if (!ParseBody(body, &j)) return ErrorJson(type, JsInvalidJson());
   int64_t offset = 0;
   try {
-    if (j.contains("offset")) offset = std::max<int64_t>(0, j["offset"].get<int64_t>());
+    if (j.contains("offset")) offset = std::max<int64_t>(0, GetInt<int64_t>(j["offset"]));
   } catch (const Json::exception&) {
     return ErrorJson(type, JsInvalidJson());
   }
@@ -713,7 +713,7 @@ std::string JetStream::ConsumerNamesOrList(std::string_view type, Stream* s, std
     ++i;
   }
   out["consumers"] = items;
-  return out.dump();
+  return DumpJson(out);
 }
 
 }  // namespace shortbus::server

@@ -51,11 +51,11 @@ void JetStream::NextRequest(Consumer* c, std::string_view reply, std::string_vie
     if (j.is_discarded() || !j.is_object()) return SendStatus(reply, 400, "Bad Request - invalid JSON");
     int64_t expires = 0, hb = 0;
     try {
-      if (j.contains("batch")) r.batch = std::max<int64_t>(j["batch"].get<int64_t>(), 1);
-      if (j.contains("expires")) expires = j["expires"].get<int64_t>();
+      if (j.contains("batch")) r.batch = std::max<int64_t>(GetInt<int64_t>(j["batch"]), 1);
+      if (j.contains("expires")) expires = GetInt<int64_t>(j["expires"]);
       if (j.contains("no_wait")) r.no_wait = j["no_wait"].get<bool>();
-      if (j.contains("max_bytes")) r.max_bytes = j["max_bytes"].get<int64_t>();
-      if (j.contains("idle_heartbeat")) hb = j["idle_heartbeat"].get<int64_t>();
+      if (j.contains("max_bytes")) r.max_bytes = GetInt<int64_t>(j["max_bytes"]);
+      if (j.contains("idle_heartbeat")) hb = GetInt<int64_t>(j["idle_heartbeat"]);
     } catch (const Json::exception&) {
       return SendStatus(reply, 400, "Bad Request - invalid JSON");
     }
@@ -244,7 +244,7 @@ void JetStream::HandleAck(std::string_view subject, const PublishedMessage& m) {
     if (!rest.empty()) {
       Json j = Json::parse(rest, nullptr, false);
       if (j.is_object() && j.contains("delay") && j["delay"].is_number_integer()) {
-        delay = absl::Nanoseconds(std::max<int64_t>(0, j["delay"].get<int64_t>()));
+        delay = absl::Nanoseconds(std::max<int64_t>(0, GetInt<int64_t>(j["delay"])));
       }
     }
     (void)c->consumer->Nak(sseq, delay, now);
@@ -268,7 +268,7 @@ void JetStream::HandleAck(std::string_view subject, const PublishedMessage& m) {
     }
   }
   MarkDirty(c);
-  if (!m.reply.empty()) ack_replies_.emplace_back(m.reply);
+  if (!m.reply.empty()) ack_replies_.emplace_back(m.reply, c);
   Deliver(c);
   ArmTimer(c);
 }
@@ -353,13 +353,20 @@ void JetStream::CommitDirty() {
     (void)s->stored->DeleteMessages(s->to_delete, false);
     s->to_delete.clear();
   }
+  std::vector<const Consumer*> failed;  // rare (disk full): a short list
   for (Consumer* c : dirty_) {
     c->dirty = false;
     absl::Status st = c->consumer->Commit(false);
-    if (!st.ok()) c->stream->stored->Report(absl::StrCat("consumer ", c->config.base.name, ": ", st.message()));
+    if (!st.ok()) {
+      c->stream->stored->Report(absl::StrCat("consumer ", c->config.base.name, ": ", st.message()));
+      failed.push_back(c);
+    }
   }
   dirty_.clear();
-  for (const std::string& reply : ack_replies_) {
+  for (const auto& [reply, c] : ack_replies_) {
+    // Unconfirmed: the client's AckSync fails and it acks again (the ack
+    // stays in memory and is committed with the next change).
+    if (std::find(failed.begin(), failed.end(), c) != failed.end()) continue;
     PublishedMessage m;
     m.subject = reply;
     core_->PublishInternal(m, {}, /*one_off=*/true);

@@ -82,6 +82,7 @@ struct JetStream::Stream {
   };
   std::deque<OwedAck> owed;
   std::string reply_arena;
+  bool sync_wanted = false;  // in JetStream::sync_wanted_ (sync=always)
   // max_msgs_per_subject > 0: each subject's sequences, oldest first
   // (jetstream.cc, EnforcePerSubject).
   absl::flat_hash_map<std::string, std::deque<uint64_t>> per_subject;

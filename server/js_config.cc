@@ -15,7 +15,15 @@ bool Field(const Json& j, const char* key, T* out, JsError* err) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return true;
   try {
-    *out = it->get<T>();
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      *out = GetInt<T>(*it);
+    } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+      if (!it->is_array()) throw Json::type_error::create(302, "not an array", &*it);
+      out->clear();
+      for (const Json& e : *it) out->push_back(GetInt<int64_t>(e));
+    } else {
+      *out = it->get<T>();
+    }
     return true;
   } catch (const Json::exception&) {
     *err = JsBadRequest(absl::StrCat("invalid value of field ", key));
@@ -174,7 +182,7 @@ void StoreStreamMetadata(JsStreamConfig* c) {
   m["allow_rollup_hdrs"] = c->allow_rollup;
   m["allow_direct"] = c->allow_direct;
   m["no_ack"] = c->no_ack;
-  c->base.metadata = m.dump();
+  c->base.metadata = DumpJson(m);
 }
 
 JsStreamConfig StreamConfigFromIndex(const index::StreamConfig& base) {
@@ -343,7 +351,7 @@ void StoreConsumerMetadata(JsConsumerConfig* c) {
   m["num_replicas"] = c->num_replicas;
   m["backoff"] = c->backoff_ns;
   m["created"] = c->created_ns;
-  c->base.metadata = m.dump();
+  c->base.metadata = DumpJson(m);
 }
 
 JsConsumerConfig ConsumerConfigFromIndex(const index::ConsumerConfig& base) {

@@ -10,8 +10,11 @@
 #ifndef SHORTBUS_SERVER_JS_CONFIG_H_
 #define SHORTBUS_SERVER_JS_CONFIG_H_
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "index/catalog.h"
@@ -23,6 +26,35 @@ namespace shortbus::server {
 
 using Json = nlohmann::json;
 using OrderedJson = nlohmann::ordered_json;
+
+// `v` as the integer type T. nlohmann's get<T>() casts a float to T, which
+// is undefined behaviour when the float is out of T's range (a client's
+// 1e300): here a float is taken only when it is integral and in range;
+// otherwise, as for any other wrong type, Json::type_error is thrown.
+template <typename T>
+T GetInt(const Json& v) {
+  static_assert(std::is_integral_v<T> && !std::is_same_v<T, bool>);
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    const double lo = static_cast<double>(std::numeric_limits<T>::min());  // 0 or -2^k: exact
+    const double hi = std::ldexp(1.0, std::numeric_limits<T>::digits);     // 2^k: the first too big
+    if (!(d >= lo && d < hi && std::trunc(d) == d)) {
+      throw Json::type_error::create(302, "number out of the field's range or not integral", &v);
+    }
+    return static_cast<T>(d);
+  }
+  return v.get<T>();
+}
+
+// JSON text for the wire and the index. Strings from clients (names and
+// subjects from request subjects, stored subjects, values echoed in
+// errors) may hold invalid UTF-8, on which a plain dump() throws; such
+// bytes become U+FFFD instead, as Go's encoding/json (nats-server) writes
+// them.
+template <typename J>
+std::string DumpJson(const J& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 enum class RetentionPolicy : uint8_t { kLimits, kInterest, kWorkQueue };
 

@@ -14,9 +14,6 @@ namespace shortbus::server {
 std::string FormatJsTime(int64_t unix_ns);
 // Any RFC 3339 time (with offset); nullopt when it is not one.
 std::optional<int64_t> ParseJsTime(std::string_view text);
-// A point in time as a person gives it: RFC 3339, or a duration back from
-// `now_ns` ("90s", "10m", "2h", "1d", "1h30m"). nullopt otherwise.
-std::optional<int64_t> ParseSinceTime(std::string_view text, int64_t now_ns);
 
 }  // namespace shortbus::server
 

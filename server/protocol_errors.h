@@ -23,6 +23,11 @@ inline constexpr std::string_view kErrNoRespondersNeedsHeaders =
 // The connection stays open.
 inline constexpr std::string_view kErrInvalidSubject = "-ERR 'Invalid Subject'\r\n";
 inline constexpr std::string_view kErrInvalidPublishSubject = "-ERR 'Invalid Publish Subject'\r\n";
+inline constexpr std::string_view kErrMaxSubscriptions = "-ERR 'maximum subscriptions exceeded'\r\n";
+// Permission violations (server/permission_errors.h formats them).
+inline constexpr std::string_view kErrPublishViolation = "-ERR 'Permissions Violation for Publish to ";
+inline constexpr std::string_view kErrSubscribeViolation = "-ERR 'Permissions Violation for Subscription to ";
+inline constexpr std::string_view kErrViolationQueue = " using queue ";
 
 inline constexpr std::string_view kOk = "+OK\r\n";
 inline constexpr std::string_view kPing = "PING\r\n";

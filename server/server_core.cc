@@ -19,6 +19,7 @@ ServerCore::ServerCore(ServerOptions options, Transport* transport, VerbExtensio
       now_(absl::Now()) {
   closed_.reserve(64);
   expired_.reserve(64);
+  err_line_.reserve(4 * static_cast<size_t>(options_.max_control_line) + 128);
 }
 
 ServerCore::~ServerCore() {

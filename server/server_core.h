@@ -108,8 +108,10 @@ class ServerCore {
   // client's subject): only the observer sees it; 'no responders' when it
   // does not answer.
   void ObserveOnly(Session* from, const PublishedMessage& message);
-  // Delivers to one subscription; false when it cannot take the message.
-  bool Deliver(Session* from, Subscription* sub, const PublishedMessage& message);
+  // Delivers to one subscription, which matched `route_subject`; false when
+  // it cannot take the message.
+  bool Deliver(Session* from, Subscription* sub, const PublishedMessage& message,
+               std::string_view route_subject);
   // Nobody took a request from `from`: the 503 status, when it asked for it.
   void MaybeNoResponders(Session* from, const PublishedMessage& message);
   void SendNoResponders(Session* from, std::string_view reply);
@@ -130,6 +132,9 @@ class ServerCore {
   std::vector<Session*> closed_;         // closing, not yet destroyed
   std::vector<Subscription*> expired_;   // reached their UNSUB max in Publish
   std::vector<char> msg_line_;           // MsgLineCapacity(max_control_line)
+  // Permission violation lines; reserved for the longest (a subject of
+  // max_control_line bytes, every byte escaped), so formatting never allocates.
+  std::string err_line_;
   uint64_t random_state_;                // xorshift64 for queue groups
   absl::Time now_;                       // last OnTimer (construction before)
 };

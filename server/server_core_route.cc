@@ -40,7 +40,7 @@ bool ServerCore::Route(Session* from, const PublishedMessage& message, std::stri
     // Valid until the next Match/Insert/Remove: expired subscriptions are
     // removed only after this block.
     const MatchResult& match = one_off ? sublist_.MatchOnce(route_subject) : sublist_.Match(route_subject);
-    for (Subscription* sub : match.plain) delivered |= Deliver(from, sub, message);
+    for (Subscription* sub : match.plain) delivered |= Deliver(from, sub, message, route_subject);
     for (const std::vector<Subscription*>& group : match.queues) {
       const size_t n = group.size();
       random_state_ ^= random_state_ << 13;
@@ -48,7 +48,7 @@ bool ServerCore::Route(Session* from, const PublishedMessage& message, std::stri
       random_state_ ^= random_state_ << 17;
       const size_t start = static_cast<size_t>(random_state_ % n);
       for (size_t k = 0; k < n; ++k) {
-        if (Deliver(from, group[(start + k) % n], message)) {
+        if (Deliver(from, group[(start + k) % n], message, route_subject)) {
           delivered = true;
           break;
         }
@@ -60,11 +60,16 @@ bool ServerCore::Route(Session* from, const PublishedMessage& message, std::stri
   return delivered;
 }
 
-bool ServerCore::Deliver(Session* from, Subscription* sub, const PublishedMessage& m) {
+bool ServerCore::Deliver(Session* from, Subscription* sub, const PublishedMessage& m,
+                         std::string_view route_subject) {
   Session* to = sub->owner;
   if (to->closing_) return false;
   if (to == from && from != nullptr && !from->options_.echo) return false;
   if (sub->max_msgs != 0 && sub->delivered >= sub->max_msgs) return false;
+  if (sub->deny_filtered && to->perms_ != nullptr && to->perms_->DeniesDelivery(route_subject, sub->queue)) {
+    return false;
+  }
+  if (to->replies_ != nullptr && !m.reply.empty()) to->NoteDeliveredReply(m.reply);
   ++sub->delivered;
   if (sub->max_msgs != 0 && sub->delivered == sub->max_msgs) expired_.push_back(sub);
   // A subscriber that did not announce headers gets the body alone, as MSG

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "server/absl_view.h"
 
 namespace shortbus::server {
 namespace {
@@ -44,6 +45,106 @@ absl::Status GetDuration(const Json& v, std::string_view key, absl::Duration* ou
   return absl::OkStatus();
 }
 
+// A subject or a list of subjects; `queues`: entries may be "subject queue".
+absl::Status GetSubjects(const Json& v, std::string_view key, std::vector<std::string>* out) {
+  if (v.is_string()) {
+    out->push_back(v.get<std::string>());
+    return absl::OkStatus();
+  }
+  if (!v.is_array()) return Bad(key, "must be a subject or an array of subjects");
+  for (const Json& e : v) {
+    if (!e.is_string()) return Bad(key, "must be a subject or an array of subjects");
+    out->push_back(e.get<std::string>());
+  }
+  return absl::OkStatus();
+}
+
+// `publish`/`subscribe`: a list (the allow list) or {allow, deny}.
+absl::Status GetRules(const Json& v, std::string_view key, std::optional<std::vector<std::string>>* allow,
+                      std::vector<std::string>* deny) {
+  if (!v.is_object()) {
+    allow->emplace();
+    return GetSubjects(v, key, &**allow);
+  }
+  for (const auto& [k, e] : v.items()) {
+    absl::Status s;
+    if (k == "allow") {
+      allow->emplace();
+      s = GetSubjects(e, absl::StrCat(Av(key), ".allow"), &**allow);
+    } else if (k == "deny") {
+      s = GetSubjects(e, absl::StrCat(Av(key), ".deny"), deny);
+    } else {
+      return Bad(absl::StrCat(Av(key), ".", k), "is not a known key (allow, deny)");
+    }
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GetSubRules(const std::vector<std::string>& in, std::string_view key, std::vector<SubRule>* out) {
+  for (const std::string& text : in) {
+    SubRule r;
+    if (absl::Status s = ParseSubRule(text, &r); !s.ok()) return Bad(key, Sv(s.message()));
+    out->push_back(std::move(r));
+  }
+  return absl::OkStatus();
+}
+
+// allow_responses: true | false | {max, expires}. max 0 and expires 0 mean
+// the defaults; below 0, no limit (nats-server's reading).
+absl::Status GetResponses(const Json& v, std::string_view key, std::optional<ResponsePermission>* out) {
+  if (v.is_boolean()) {
+    if (v.get<bool>()) out->emplace();
+    return absl::OkStatus();
+  }
+  if (!v.is_object()) return Bad(key, "must be true, false or {\"max\": N, \"expires\": \"2m\"}");
+  ResponsePermission r;
+  for (const auto& [k, e] : v.items()) {
+    if (k == "max" || k == "max_msgs" || k == "max_messages" || k == "max_responses") {
+      if (!e.is_number_integer()) return Bad(absl::StrCat(Av(key), ".", k), "must be an integer");
+      if (e.get<int64_t>() != 0) r.max_msgs = e.get<int64_t>();
+    } else if (k == "expires" || k == "expiration" || k == "ttl") {
+      absl::Duration d;
+      if (!e.is_string() || !absl::ParseDuration(e.get<std::string>(), &d)) {
+        return Bad(absl::StrCat(Av(key), ".", k), "must be a duration such as \"2m\"");
+      }
+      if (d != absl::ZeroDuration()) r.expires = d;
+    } else {
+      return Bad(absl::StrCat(Av(key), ".", k), "is not a known key (max, expires)");
+    }
+  }
+  *out = r;
+  return absl::OkStatus();
+}
+
+absl::Status ParsePermissions(const Json& v, std::string_view key, std::shared_ptr<const Permissions>* out) {
+  if (!v.is_object()) return Bad(key, "must be an object");
+  auto p = std::make_shared<Permissions>();
+  for (const auto& [k, e] : v.items()) {
+    const std::string sub_key = absl::StrCat(Av(key), ".", k);
+    absl::Status s;
+    if (k == "publish" || k == "pub") {
+      s = GetRules(e, sub_key, &p->publish_allow, &p->publish_deny);
+    } else if (k == "subscribe" || k == "sub") {
+      std::optional<std::vector<std::string>> allow;
+      std::vector<std::string> deny;
+      s = GetRules(e, sub_key, &allow, &deny);
+      if (s.ok() && allow) s = GetSubRules(*allow, sub_key, &p->subscribe_allow.emplace());
+      if (s.ok()) s = GetSubRules(deny, sub_key, &p->subscribe_deny);
+    } else if (k == "allow_responses" || k == "publish_allow_responses") {
+      s = GetResponses(e, sub_key, &p->responses);
+    } else {
+      return Bad(sub_key, "is not a known key (publish, subscribe, allow_responses)");
+    }
+    if (!s.ok()) return s;
+  }
+  // Responses without a publish allow list: responses and nothing else.
+  if (p->responses && !p->publish_allow) p->publish_allow.emplace();
+  if (absl::Status s = p->Validate(); !s.ok()) return Bad(key, Sv(s.message()));
+  *out = std::move(p);
+  return absl::OkStatus();
+}
+
 absl::Status ParseUser(const Json& u, UserPassword* out) {
   if (!u.is_object()) return Bad("authorization.users", "entries must be objects");
   for (const auto& [key, v] : u.items()) {
@@ -54,7 +155,9 @@ absl::Status ParseUser(const Json& u, UserPassword* out) {
         return s;
       }
     } else if (key == "permissions") {
-      return Bad("authorization.users[].permissions", "is not supported yet");
+      if (auto s = ParsePermissions(v, "authorization.users[].permissions", &out->permissions); !s.ok()) {
+        return s;
+      }
     } else {
       return Bad(absl::StrCat("authorization.users[].", key), "is not a known key");
     }
@@ -76,6 +179,8 @@ absl::Status ParseAuthorization(const Json& a, ServerOptions* o) {
       s = GetString(v, "authorization.password", &single.password);
     } else if (key == "timeout") {
       s = GetDuration(v, "authorization.timeout", &o->auth_timeout);
+    } else if (key == "permissions" || key == "default_permissions") {
+      s = ParsePermissions(v, absl::StrCat("authorization.", key), &o->default_permissions);
     } else if (key == "users") {
       if (!v.is_array()) return Bad("authorization.users", "must be an array");
       for (const Json& u : v) {
@@ -89,6 +194,9 @@ absl::Status ParseAuthorization(const Json& a, ServerOptions* o) {
     if (!s.ok()) return s;
   }
   if (!single.user.empty()) o->users.push_back(std::move(single));
+  for (UserPassword& u : o->users) {
+    if (u.permissions == nullptr) u.permissions = o->default_permissions;
+  }
   return absl::OkStatus();
 }
 
@@ -133,6 +241,8 @@ absl::StatusOr<ServerOptions> ParseConfig(std::string_view text, const ServerOpt
       s = GetInt(v, key, 1, &o.max_control_line);
     } else if (key == "max_connections") {
       s = GetInt(v, key, 1, &o.max_connections);
+    } else if (key == "max_subscriptions" || key == "max_subs") {
+      s = GetInt(v, key, 0, &o.max_subscriptions);
     } else if (key == "ping_interval") {
       s = GetDuration(v, key, &o.ping_interval);
     } else if (key == "ping_max" || key == "max_pings_out") {

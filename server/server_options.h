@@ -7,6 +7,7 @@
 #define SHORTBUS_SERVER_SERVER_OPTIONS_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,12 +15,15 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/permissions.h"
 
 namespace shortbus::server {
 
 struct UserPassword {
   std::string user;
   std::string password;
+  // Null: may publish and subscribe to anything.
+  std::shared_ptr<const Permissions> permissions = nullptr;
 };
 
 struct ServerOptions {
@@ -32,6 +36,9 @@ struct ServerOptions {
   int64_t max_payload = 1 << 20;      // bytes of a PUB/HPUB payload
   int64_t max_control_line = 4096;    // argument bytes of a control line
   int64_t max_connections = 64 * 1024;
+  // Subscriptions one connection may hold; 0: no limit (nats-server's
+  // default; shortbus bounds it, docs/protocol.md "Limits").
+  int64_t max_subscriptions = 64 * 1024;
   absl::Duration ping_interval = absl::Minutes(2);
   int64_t max_pings_out = 2;          // unanswered PINGs before Stale Connection
   // A subscriber whose queued output exceeds this is a slow consumer.
@@ -42,6 +49,9 @@ struct ServerOptions {
   // Authentication: a token, or users with passwords (not both).
   std::string auth_token;
   std::vector<UserPassword> users;
+  // authorization.permissions (alias default_permissions): for the token
+  // and for every user without permissions of its own. Null: none.
+  std::shared_ptr<const Permissions> default_permissions;
   absl::Duration auth_timeout = absl::Seconds(2);
 
   // INFO "jetstream": true when the daemon serves streams (server/jetstream.h).

@@ -3,6 +3,7 @@
 #include <cassert>
 
 #include "server/auth.h"
+#include "server/permission_errors.h"
 #include "server/protocol_errors.h"
 #include "server/server_core.h"
 #include "server/subject.h"
@@ -18,6 +19,8 @@ ParserLimits LimitsOf(const ServerOptions& o) {
 absl::Span<const VerbSpec> ExtraVerbs(const VerbExtension* extension) {
   return extension == nullptr ? absl::Span<const VerbSpec>() : extension->Verbs();
 }
+
+constexpr size_t kUncachedPublishRules = 8;
 
 }  // namespace
 
@@ -101,11 +104,42 @@ void Session::OnParseError(ParseError error) {
 void Session::HandleConnect(std::string_view json) {
   ClientOptions next = options_;
   if (!ApplyConnectJson(json, &next).ok()) return CloseWithError(kErrUnknownOperation);
-  if (!Authenticate(core_->options_, next)) return CloseWithError(kErrAuthorization);
+  AuthResult auth = Authenticate(core_->options_, next);
+  if (!auth.ok) return CloseWithError(kErrAuthorization);
   if (next.no_responders && !next.headers) return CloseWithError(kErrNoRespondersNeedsHeaders);
   options_ = std::move(next);
+  if (auth.permissions != perms_) {
+    perms_ = std::move(auth.permissions);
+    pub_cache_.reset();
+    replies_.reset();
+    if (perms_ != nullptr && perms_->publish_rule_count() > kUncachedPublishRules) {
+      pub_cache_ = std::make_unique<PublishCache>();
+    }
+    if (perms_ != nullptr && perms_->responses) replies_ = std::make_unique<ReplyPermits>(*perms_->responses);
+  }
   connected_ = true;
   SendOkIfVerbose();
+}
+
+bool Session::PublishRulesAllow(std::string_view subject) {
+  if (!perms_->has_publish_rules()) return true;
+  if (pub_cache_ == nullptr) return perms_->PublishAllowed(subject);
+  if (const std::optional<bool> hit = pub_cache_->Lookup(subject)) return *hit;
+  const bool allowed = perms_->PublishAllowed(subject);
+  pub_cache_->Store(subject, allowed);
+  return allowed;
+}
+
+bool Session::CheckPublish(std::string_view subject) {
+  if (PublishRulesAllow(subject)) return true;
+  if (replies_ != nullptr && replies_->Use(subject, absl::Now())) return true;
+  FormatPublishViolation(subject, &core_->err_line_);
+  Send(core_->err_line_);
+  return false;
+}
+
+void Session::NoteDeliveredReply(std::string_view reply) {
+  if (!PublishRulesAllow(reply)) replies_->Grant(reply, absl::Now());
 }
 
 void Session::HandlePub(const Frame& frame) {
@@ -116,14 +150,18 @@ void Session::HandlePub(const Frame& frame) {
   const std::string_view subject = frame.args[0];
   if (!IsValidPublishSubject(subject)) {
     if (options_.pedantic) Send(kErrInvalidPublishSubject);
-    SendOkIfVerbose();
     // Not pedantic, and wildcards are the only fault: the JetStream API
     // takes such subjects ($JS.API.CONSUMER.CREATE.<s>.<c>.<filter>, as the
     // Node client sends them). They are never routed to subscriptions
     // (docs/protocol.md, "Differences from nats-server").
-    if (!options_.pedantic && IsValidSubscribeSubject(subject)) core_->ObserveOnly(this, MakePublished(frame));
+    const bool observe = !options_.pedantic && IsValidSubscribeSubject(subject);
+    if (observe && !PermitPublish(subject)) return;
+    SendOkIfVerbose();
+    if (observe) core_->ObserveOnly(this, MakePublished(frame));
     return;
   }
+  // A refused publish gets the violation and no +OK (nats-server).
+  if (!PermitPublish(subject)) return;
   // +OK goes before any delivery, also to the publisher itself (nats-server).
   SendOkIfVerbose();
   core_->Publish(this, MakePublished(frame));
@@ -147,12 +185,21 @@ void Session::HandleSub(const Frame& frame) {
   if (!IsValidSubscribeSubject(subject) || (frame.argc == 3 && !IsValidQueueName(queue))) {
     return Send(kErrInvalidSubject);
   }
+  // nats-server's order: permissions, the limit (even for a sid in use),
+  // then a sid in use.
+  if (perms_ != nullptr && !perms_->SubscribeAllowed(subject, queue)) {
+    FormatSubscribeViolation(subject, queue, &core_->err_line_);
+    return Send(core_->err_line_);
+  }
+  const int64_t max_subs = core_->options_.max_subscriptions;
+  if (max_subs > 0 && subs_.size() >= static_cast<size_t>(max_subs)) return Send(kErrMaxSubscriptions);
   if (subs_.find(sid) != subs_.end()) return SendOkIfVerbose();  // nats-server keeps the first
   auto sub = std::make_unique<Subscription>();
   sub->subject = subject;
   sub->queue = queue;
   sub->sid = sid;
   sub->owner = this;
+  sub->deny_filtered = perms_ != nullptr && perms_->FiltersDelivery(subject);
   if (!core_->sublist_.Insert(sub.get()).ok()) return Send(kErrInvalidSubject);
   std::string key = sub->sid;
   subs_.emplace(std::move(key), std::move(sub));

@@ -7,7 +7,10 @@
 // served; INFO and +OK from a client are ignored; -ERR from a client closes
 // it silently; MSG/HMSG from a client are protocol errors. When the server
 // requires authentication, anything before an accepted CONNECT is an
-// 'Authorization Violation'.
+// 'Authorization Violation'. The accepted CONNECT fixes the client's
+// permissions (server/permissions.h): PUB/HPUB and SUB are checked against
+// them, and refused ones get nats-server's 'Permissions Violation ...'
+// (the connection stays open).
 #ifndef SHORTBUS_SERVER_SESSION_H_
 #define SHORTBUS_SERVER_SESSION_H_
 
@@ -20,7 +23,10 @@
 #include "absl/time/time.h"
 #include "server/client_options.h"
 #include "server/parser.h"
+#include "server/permissions.h"
+#include "server/publish_cache.h"
 #include "server/publish_observer.h"
+#include "server/reply_permits.h"
 #include "server/subscription.h"
 #include "server/transport.h"
 
@@ -57,6 +63,15 @@ class Session final : public ParserHandler {
   // sending `err_line` (a whole "-ERR '...'\r\n", or empty for none).
   void Send(std::string_view bytes);
   void CloseWithError(std::string_view err_line);
+  // Whether this client may publish to `subject`: its publish permissions,
+  // then a response permit (allow_responses). When not, it gets
+  // -ERR 'Permissions Violation for Publish to "<subject>"' (the connection
+  // stays) and the answer is false. Allocates nothing once warm.
+  bool PermitPublish(std::string_view subject) {
+    return perms_ == nullptr || CheckPublish(subject);
+  }
+  // Null when the client may do anything.
+  const Permissions* permissions() const { return perms_.get(); }
 
   bool OnFrame(const Frame& frame) override;
   void OnParseError(ParseError error) override;
@@ -77,6 +92,12 @@ class Session final : public ParserHandler {
   void HandleSub(const Frame& frame);
   void HandleUnsub(const Frame& frame);
   void SendOkIfVerbose();
+  bool CheckPublish(std::string_view subject);
+  // The static publish rules, through the cache when there is one.
+  bool PublishRulesAllow(std::string_view subject);
+  // A message with reply subject `reply` was delivered to this client: a
+  // response permit when allow_responses is on and the rules refuse it.
+  void NoteDeliveredReply(std::string_view reply);
   // Takes `sub` out of the router and destroys it.
   void RemoveSubscription(Subscription* sub);
   void RemoveAllSubscriptions();
@@ -90,6 +111,12 @@ class Session final : public ParserHandler {
   bool connected_ = false;
   bool closing_ = false;
   SubscriptionMap subs_;  // by sid
+  // Set by CONNECT; null: no permissions. pub_cache_ only for users with
+  // more than kUncachedPublishRules publish rules (a scan of fewer costs
+  // about what a hash and a compare do); replies_ only with allow_responses.
+  std::shared_ptr<const Permissions> perms_;
+  std::unique_ptr<PublishCache> pub_cache_;
+  std::unique_ptr<ReplyPermits> replies_;
 
   // Timers, driven by ServerCore::OnTimer.
   absl::Time auth_deadline_;

@@ -23,6 +23,9 @@ struct Subscription {
   // remove. `delivered` counts messages handed to the owner so far.
   uint64_t max_msgs = 0;
   uint64_t delivered = 0;
+  // The owner's subscribe deny rules overlap this subject's wildcards: each
+  // message is checked against them before delivery (server/permissions.h).
+  bool deny_filtered = false;
 };
 
 }  // namespace shortbus::server

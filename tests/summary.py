@@ -1,13 +1,17 @@
-"""Counts test cases in meson's JUnit log; prints 'N passed, M failed'.
+"""Counts test cases in meson's JUnit logs; prints 'N passed, M failed'.
 
-Exit status 1 when any failed or none ran."""
+Usage: summary.py JUNIT [RUNNER_RC [MORE_JUNIT...]] (the fuzz runs of
+tests/run.sh come as a second log). Exit status 1 when any failed or none
+ran."""
 import sys
 import xml.etree.ElementTree as ET
 
 runner_rc = int(sys.argv[2]) if len(sys.argv) > 2 else 0
-root = ET.parse(sys.argv[1]).getroot()
+cases = []
+for path in [sys.argv[1]] + sys.argv[3:]:
+    cases += ET.parse(path).getroot().iter("testcase")
 passed = failed = skipped = 0
-for case in root.iter("testcase"):
+for case in cases:
     if case.find("failure") is not None or case.find("error") is not None:
         failed += 1
     elif case.find("skipped") is not None:

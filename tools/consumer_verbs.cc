@@ -8,10 +8,15 @@
 #include "tools/js_api.h"
 #include "tools/js_verb.h"
 #include "tools/js_message.h"
-#include "tools/time_arg.h"
+#include "server/time_text.h"
 #include "tools/verb_common.h"
 
 namespace shortbus::tools {
+
+using server::ParseDurationArg;
+using server::ParseTimeArg;
+using server::FormatRfc3339;
+using server::FormatDurationArg;
 
 const char kConsumerUsage[] =
     "usage: shortbus consumer add STREAM NAME [OPTIONS] [--json]\n"

@@ -11,6 +11,8 @@ packages=(
   nlohmann-json3-dev
   libnats-dev nats-server gnuplot-nox
   redis-server redis-tools
+  # fuzz/: clang, its libFuzzer and sanitizer runtimes, llvm-symbolizer
+  clang libclang-rt-14-dev llvm
 )
 
 missing=()

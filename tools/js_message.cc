@@ -3,9 +3,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "tools/json_escape.h"
-#include "tools/time_arg.h"
+#include "server/time_text.h"
 
 namespace shortbus::tools {
+
+using server::FormatRfc3339;
 
 std::string EscapeForLine(std::string_view s) {
   std::string out;

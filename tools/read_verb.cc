@@ -7,10 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "tools/js_api.h"
 #include "tools/js_message.h"
-#include "tools/time_arg.h"
+#include "server/time_text.h"
 #include "tools/verb_common.h"
 
 namespace shortbus::tools {
+
+using server::ParseTimeArg;
+using server::FormatRfc3339;
 
 const char kReadUsage[] =
     "usage: shortbus read STREAM [--from SEQ | --since TIME | --last N] [--subject FILTER]\n"

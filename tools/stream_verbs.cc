@@ -8,10 +8,13 @@
 #include "absl/strings/str_join.h"
 #include "tools/js_api.h"
 #include "tools/js_verb.h"
-#include "tools/time_arg.h"
+#include "server/time_text.h"
 #include "tools/verb_common.h"
 
 namespace shortbus::tools {
+
+using server::ParseDurationArg;
+using server::FormatDurationArg;
 
 const char kStreamUsage[] =
     "usage: shortbus stream add NAME SUBJECT... [LIMITS] [--json]\n"

@@ -27,6 +27,9 @@
 //   jsfetch  a stream filled with --msgs, drained by a durable pull
 //            consumer in --batch sized pulls, --ack explicit|none
 //            (both: --max-seconds S publishes for S seconds at most)
+//   pingpong no server: an echo peer in a child process listens on --server
+//            (tcp://127.0.0.1:0, unix:PATH); --msgs round trips of --size
+//            bytes: the floor of any synchronous reply (bench/load/pingpong.h)
 // Options: --label NAME (copied into the JSON), --json (one JSON object on
 // stdout instead of the human line), --timeout SECONDS (a read that waits
 // longer fails, default 30), --subject S (default bench.load).
@@ -53,6 +56,7 @@
 
 #include "bench/load/conn.h"
 #include "bench/load/jetstream.h"
+#include "bench/load/pingpong.h"
 #include "bench/load/report.h"
 
 namespace shortbus::load {
@@ -83,7 +87,7 @@ struct Options {
 };
 
 [[noreturn]] void Usage(const std::string& why) {
-  Die(why + "\nusage: shortbus-load pub|pubsub|fanout|queue|reqrep|idle|sink|jspub|jsfetch "
+  Die(why + "\nusage: shortbus-load pub|pubsub|fanout|queue|reqrep|idle|sink|jspub|jsfetch|pingpong "
             "--server URL "
             "[--msgs N] [--size BYTES] [--subs N] [--pubs N] [--members N] [--inflight N] "
             "[--warmup N] [--conns N] [--server-pid PID] [--label NAME] [--json] "
@@ -630,6 +634,8 @@ int Main(int argc, char** argv) {
                                                 : std::string("/paired"));
   } else if (o.scenario == "jsfetch") {
     name = "jsfetch/" + size + "/batch" + std::to_string(o.batch) + "/ack-" + o.ack;
+  } else if (o.scenario == "pingpong") {
+    name = "pingpong/" + size;
   } else {
     Usage("unknown scenario " + o.scenario);
   }
@@ -672,6 +678,13 @@ int Main(int argc, char** argv) {
     } else {
       RunJsPub(j, a, name);
     }
+  } else if (o.scenario == "pingpong") {
+    PingPongOptions p;
+    p.msgs = o.msgs;
+    p.size = o.size;
+    p.warmup = o.warmup_set ? o.warmup : 100;
+    p.timeout = o.timeout;
+    RunPingPong(p, a, MakeReport(o, a, name));
   } else {
     RunIdle(o, a, name);
   }

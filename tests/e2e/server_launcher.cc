@@ -76,6 +76,10 @@ std::string ServerProcess::url() const {
   return "nats://127.0.0.1:" + std::to_string(port_);
 }
 
+std::string ServerProcess::data_dir() const {
+  return options_.data_dir.empty() ? (fs::path(dir_) / "data").string() : options_.data_dir;
+}
+
 std::string ServerProcess::LogTail() const {
   std::string log = ReadFile(fs::path(dir_) / "server.log");
   constexpr size_t kTail = 4000;
@@ -99,8 +103,11 @@ std::string ServerProcess::StartOn(int port) {
   if (dir_.empty()) return "no temp directory";
   if (running()) return "already running";
   const fs::path dir(dir_);
+  const fs::path config = dir / "config.json";
+  if (!options_.config_json.empty()) std::ofstream(config) << options_.config_json << "\n";
   std::vector<std::string> args = {target_.binary};
   if (target_.kind == "nats-server") {
+    if (!options_.config_json.empty()) args.insert(args.end(), {"-c", config.string()});
     // -p -1 is nats-server's "any free port"; it reports the one it chose in
     // <dir>/nats-server_<pid>.ports once it listens. Read that rather than
     // binding port 0 ourselves and handing the number over (a race).
@@ -116,21 +123,23 @@ std::string ServerProcess::StartOn(int port) {
     // The store outlives restarts: it is in the private directory.
     if (jetstream()) args.insert(args.end(), {"-js", "-sd", (dir / "js").string()});
   } else if (target_.kind == "shortbusd") {
-    fs::create_directories(dir / "data");
-    fs::remove(dir / "data" / "shortbus.port");
-    args.insert(args.end(), {"--data", (dir / "data").string(), "--listen",
+    const fs::path data = data_dir();
+    fs::create_directories(data);
+    fs::remove(data / "shortbus.port");
+    args.insert(args.end(), {"--data", data.string(), "--listen",
                              "tcp://127.0.0.1:" + std::to_string(port)});
     // E2E_SERVER_IO picks the daemon's event loop backend (epoll, uring).
     if (const char* io = std::getenv("E2E_SERVER_IO"); io != nullptr && *io != '\0') {
       args.push_back(std::string("--io=") + io);
     }
-    if (!options_.token.empty() || !options_.user.empty()) {
+    if (!options_.config_json.empty()) {
+      args.insert(args.end(), {"--config", config.string()});
+    } else if (!options_.token.empty() || !options_.user.empty()) {
       nlohmann::json auth;
       if (!options_.token.empty()) auth["token"] = options_.token;
       if (!options_.user.empty()) {
         auth["users"] = {{{"user", options_.user}, {"password", options_.password}}};
       }
-      const fs::path config = dir / "config.json";
       std::ofstream(config) << nlohmann::json{{"authorization", auth}}.dump(2) << "\n";
       args.insert(args.end(), {"--config", config.string()});
     }
@@ -171,7 +180,7 @@ std::string ServerProcess::StartOn(int port) {
 int ServerProcess::ReadPortFile() const {
   if (target_.kind == "shortbusd") {
     // A bare number and a newline, written once the daemon accepts connections.
-    std::string s = ReadFile(fs::path(dir_) / "data" / "shortbus.port");
+    std::string s = ReadFile(fs::path(data_dir()) / "shortbus.port");
     if (s.empty() || s.back() != '\n') return 0;
     return std::atoi(s.c_str());
   }

@@ -37,9 +37,16 @@ struct ServerOptions {
   // nothing (streams are always on, stored under its --data directory).
   // Also on when the environment has E2E_JETSTREAM=1.
   bool jetstream = false;
+  // Non-empty: a JSON config file given to either server as it is
+  // (nats-server -c FILE: its config format reads JSON; shortbusd
+  // --config FILE), so the same authorization and limits run on both.
+  // Takes the place of `token` and `user`.
+  std::string config_json;
   // Appended to shortbusd's arguments (e.g. "--sync=always"); nats-server
   // ignores them.
   std::vector<std::string> shortbusd_args;
+  // shortbusd's --data directory; "" = data/ in the private temp directory.
+  std::string data_dir;
 
   static ServerOptions Token(std::string token) {
     ServerOptions o;
@@ -78,6 +85,9 @@ class ServerProcess {
   int port() const { return port_; }
   // nats://127.0.0.1:PORT
   std::string url() const;
+  // shortbusd's --data directory (ServerOptions::data_dir, or data/ in the
+  // private temp directory).
+  std::string data_dir() const;
   // The last lines of the server's standard output and error.
   std::string LogTail() const;
   const Target& target() const { return target_; }

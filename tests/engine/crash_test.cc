@@ -24,7 +24,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include <gtest/gtest.h>
 
@@ -46,6 +45,7 @@
 #include "engine/reader.h"
 #include "engine/record.h"
 #include "tests/engine/child_process.h"
+#include "tests/engine/seq_stream.h"
 #include "tests/engine/test_util.h"
 
 extern char** environ;
@@ -57,11 +57,13 @@ using testing::Child;
 using testing::DescribeWaitStatus;
 using testing::Fd;
 using testing::MakePipe;
+using testing::MessageFor;
 using testing::Mix;
-using testing::PayloadFor;
-using testing::SpawnSelf;
+using testing::OwnedMessage;
 using testing::SmallOptions;
+using testing::SpawnSelf;
 using testing::TempDir;
+using testing::VerifyStream;
 
 // ---- what the child is told ----
 constexpr char kEnvDir[] = "SHORTBUS_CRASH_DIR";
@@ -86,37 +88,10 @@ constexpr uint64_t kChildMaxMessages = 2'000'000;
 // How long the parent waits for the acknowledgements it decided to wait for.
 constexpr absl::Duration kAckWait = absl::Seconds(30);
 
-// ---- message contents, all derived from the sequence ----
-
-// Mostly small; 12% between 4 and 12 KiB (more than a page); 3% between 20
-// and 200 KiB, so that 1 MiB segments roll every few hundred messages.
-size_t LenFor(uint64_t seq) {
-  const uint64_t h = Mix(seq);
-  const uint64_t pick = h % 100;
-  if (pick < 3) return 20'000 + (h >> 8) % 180'000;
-  if (pick < 15) return 4'097 + (h >> 8) % 8'000;
-  return 1 + (h >> 8) % 300;
-}
-
-std::string SubjectFor(uint64_t seq) { return "crash.s" + std::to_string(seq % 7); }
-
-std::string HeadersFor(uint64_t seq) {
-  if (seq % 5 != 0) return "";
-  return "NATS/1.0\r\nSeq: " + std::to_string(seq) + "\r\n\r\n";
-}
-
 // Messages appended starting at `seq` in one call: a quarter are batches.
 size_t BatchFor(uint64_t seq) {
   const uint64_t h = Mix(seq ^ 0x5eed);
   return h % 4 == 0 ? 2 + (h >> 8) % 15 : 1;
-}
-
-struct OwnedMessage {
-  std::string subject, headers, payload;
-};
-
-OwnedMessage MessageFor(uint64_t seq) {
-  return {SubjectFor(seq), HeadersFor(seq), PayloadFor(seq, LenFor(seq))};
 }
 
 // ---- the child ----
@@ -253,48 +228,6 @@ bool ReadAcks(int fd, size_t want, absl::Time deadline, std::vector<uint64_t>* a
     partial->erase(0, i);
   }
   return true;
-}
-
-// Reads the whole stream in `dir` with a Reader from sequence 1: every
-// record must carry the next sequence, starting at 1, and exactly the
-// subject, headers and payload derived from it. Stores the last sequence.
-// `may_be_absent`: a child killed early may not have created the stream yet.
-// `payload_hashes[seq]` caches the XXH3 of payloads compared byte for byte
-// once already, so that each cycle's full read stays cheap as the stream
-// grows.
-void VerifyStream(const std::string& dir, bool may_be_absent,
-                  std::vector<uint64_t>* payload_hashes, uint64_t* last_out) {
-  absl::StatusOr<std::unique_ptr<Reader>> opened = Reader::Open(dir);
-  if (may_be_absent && absl::IsNotFound(opened.status())) {
-    *last_out = 0;
-    return;
-  }
-  ASSERT_TRUE(opened.ok()) << opened.status();
-  Reader& r = **opened;
-  ASSERT_TRUE(r.SeekToSequence(1).ok());
-  if (payload_hashes->empty()) payload_hashes->push_back(0);  // no sequence 0
-  uint64_t expected = 1;
-  Record rec;
-  while (true) {
-    absl::Status s = r.Next(&rec);
-    if (IsEndOfData(s)) break;
-    ASSERT_TRUE(s.ok()) << "after sequence " << expected - 1 << ": " << s;
-    ASSERT_EQ(rec.sequence, expected) << "sequences not contiguous";
-    ASSERT_EQ(rec.subject, SubjectFor(rec.sequence)) << "sequence " << rec.sequence;
-    ASSERT_EQ(rec.headers, HeadersFor(rec.sequence)) << "sequence " << rec.sequence;
-    const uint64_t hash = XXH3_64bits(rec.payload.data(), rec.payload.size());
-    if (rec.sequence < payload_hashes->size()) {
-      ASSERT_EQ(hash, (*payload_hashes)[rec.sequence])
-          << "payload of sequence " << rec.sequence << " changed since it was last read";
-    } else {
-      const std::string want = PayloadFor(rec.sequence, LenFor(rec.sequence));
-      ASSERT_EQ(rec.payload.size(), want.size()) << "sequence " << rec.sequence;
-      ASSERT_TRUE(rec.payload == want) << "payload of sequence " << rec.sequence << " differs";
-      payload_hashes->push_back(hash);
-    }
-    ++expected;
-  }
-  *last_out = expected - 1;
 }
 
 struct CrashTotals {

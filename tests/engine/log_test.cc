@@ -131,6 +131,30 @@ TEST(Log, SyncAlwaysAcknowledgesOnlyDurable) {
   EXPECT_GE(log->stats().syncs, 1u);
 }
 
+TEST(Log, SyncAlwaysWithoutSyncOnAppendSyncsABurstOnceWhenAsked) {
+  TempDir tmp;
+  LogOptions o = SmallOptions();
+  o.sync = SyncMode::kAlways;
+  o.sync_on_append = false;
+  o.prefault_window = 0;  // no background wake-ups but the ones asked for
+  auto log = MustOpen(tmp.path(), o);
+  std::atomic<uint64_t> seen{0};
+  log->SetDurableCallback([&](uint64_t d) { seen.store(d); });
+  const uint64_t syncs0 = log->stats().syncs;
+  uint64_t last = 0;
+  for (int i = 0; i < 500; ++i) last = *log->Append({"d", "", "payload", 0});
+  log->RequestSync();
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (seen.load() < last && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_EQ(seen.load(), last);
+  // One sync for the whole burst: nothing started one before it ended.
+  EXPECT_EQ(log->stats().syncs - syncs0, 1u);
+  // WaitDurable asks for its own sync: it never waits for a request.
+  const uint64_t more = *log->Append({"d", "", "payload", 0});
+  ASSERT_TRUE(log->WaitDurable(more, absl::Seconds(30)).ok());
+  EXPECT_EQ(log->durable_seq(), more);
+}
+
 TEST(Log, SyncIntervalMakesDurableWithoutAsking) {
   TempDir tmp;
   LogOptions o = SmallOptions();

@@ -283,6 +283,38 @@ TEST(Store, LogDurableCallbackComesAfterTheLogSyncBeforeIndexing) {
   EXPECT_FALSE(index_ran_first.load());
 }
 
+TEST(Store, IndexCommitsCoalesceWithinTheCommitGap) {
+  Fixture f;
+  StoreOptions o = f.Options();
+  o.index_commit_gap = std::chrono::milliseconds(40);
+  auto store = Store::Open(f.data, o);
+  ASSERT_TRUE(store.ok()) << store.status();
+  StoredStream* s = *(*store)->CreateStream(Config("G", engine::SyncMode::kAlways));
+  std::atomic<uint64_t> commits{0}, indexed{0};
+  s->SetDurableCallback([&](uint64_t seq) {
+    ++commits;
+    indexed = seq;
+  });
+  const uint64_t syncs0 = s->log().stats().syncs;
+  const absl::Time t0 = absl::Now();
+  uint64_t last = 0;
+  // One log sync per append: each waits until it is durable.
+  for (int i = 0; i < 300; ++i) {
+    last = *s->Append({"G.x", "", "m", 0});
+    ASSERT_TRUE(s->log().WaitDurable(last, absl::Seconds(30)).ok());
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (indexed.load() < last && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  const double elapsed_ms = absl::ToDoubleMilliseconds(absl::Now() - t0);
+  ASSERT_EQ(indexed.load(), last);
+  const uint64_t syncs = s->log().stats().syncs - syncs0;
+  EXPECT_GE(syncs, 300u);
+  // One commit to start, then at most one per gap.
+  EXPECT_LE(commits.load(), static_cast<uint64_t>(elapsed_ms / 40.0) + 2)
+      << commits.load() << " commits for " << syncs << " log syncs in " << elapsed_ms << " ms";
+  EXPECT_EQ(s->indexed_seq(), last);
+}
+
 TEST(Store, RetentionPrunesTheIndexWithTheSameCommit) {
   Fixture f;
   auto store = f.Open();

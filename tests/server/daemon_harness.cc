@@ -117,6 +117,12 @@ std::string ReadFileOr(const std::string& path, std::string fallback) {
   return s.str();
 }
 
+bool WriteFile(const std::string& path, std::string_view text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  return static_cast<bool>(out.flush());
+}
+
 int NatsServerPort(std::string_view s) {
   const size_t start = s.find("\"nats://");
   if (start == std::string_view::npos) return 0;

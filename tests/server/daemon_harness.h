@@ -66,6 +66,8 @@ bool WaitFor(const std::function<bool()>& cond, Millis limit = kWaitLimit);
 int WaitReady(Child& child, const std::string& data_dir, bool wait_port);
 
 std::string ReadFileOr(const std::string& path, std::string fallback);
+// Replaces `path` with `text`; false on failure.
+bool WriteFile(const std::string& path, std::string_view text);
 
 // The port of the first "nats://HOST:PORT" in the text of a nats-server
 // ports file ({"nats":["nats://127.0.0.1:34567"]}, possibly half written),

@@ -198,6 +198,7 @@ class JetStreamTest : public ::testing::Test {
   void OpenStore() {
     index::StoreOptions o;
     o.clock = host_.Clock();
+    o.sync_on_append = sync_on_append_;
     absl::StatusOr<std::unique_ptr<index::Store>> s = index::Store::Open(dir_, o);
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = *std::move(s);
@@ -233,6 +234,8 @@ class JetStreamTest : public ::testing::Test {
   }
 
   std::vector<Msg> Take(ClientId id) { return ParseOut(h_.Out(id)); }
+
+  bool sync_on_append_ = true;  // index::StoreOptions::sync_on_append (the daemon: false)
 
   // One API request from kApi; its response as JSON (null when none came).
   Json Api(const std::string& api, const std::string& body = "") {
@@ -1665,6 +1668,86 @@ TEST_F(JetStreamTest, SyncAlwaysAcknowledgesOnlyWhatIsDurable) {
   collect();
   ASSERT_EQ(acked.size(), static_cast<size_t>(kCount));
   for (int i = 0; i < kCount; ++i) EXPECT_EQ(acked[i], static_cast<uint64_t>(i + 1));
+}
+
+TEST_F(JetStreamTest, SyncAlwaysAsksForOneSyncPerTurnOfTheLoop) {
+  sync_on_append_ = false;  // as the daemon opens its store
+  ReopenStore();
+  AddStream("T", {{"sync", "always"}});
+  index::StoredStream* stored = store_->Find("T");
+  ASSERT_NE(stored, nullptr);
+  host_.DrainPosts();
+  const uint64_t syncs0 = stored->log().stats().syncs;
+  constexpr int kCount = 50;
+  std::string burst;
+  for (int i = 1; i <= kCount; ++i) absl::StrAppend(&burst, Pub("t.a", absl::StrCat("_INBOX.ack.", i), "x"));
+  h_.Type(kApi, burst);
+  // The turn is not over: no sync was asked for, none ran, nothing is acknowledged.
+  EXPECT_EQ(stored->log().stats().syncs, syncs0);
+  EXPECT_TRUE(Take(kApi).empty());
+  host_.DrainPosts();  // the end of the turn asks for one sync of the whole burst
+  const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (stored->log().durable_seq() < kCount && std::chrono::steady_clock::now() < limit) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(stored->log().durable_seq(), static_cast<uint64_t>(kCount));
+  EXPECT_EQ(stored->log().stats().syncs - syncs0, 1u);
+  host_.DrainPosts();
+  const std::vector<Msg> acks = Take(kApi);
+  ASSERT_EQ(acks.size(), static_cast<size_t>(kCount));
+  for (int i = 0; i < kCount; ++i) EXPECT_EQ(Json::parse(acks[i].payload)["seq"], i + 1);
+}
+
+// Found by fuzz/jetstream_api_fuzzer: a name or subject that is not UTF-8
+// made nlohmann::json::dump throw while the answer was written, and the
+// uncaught exception ended the daemon. Such bytes are answered as U+FFFD,
+// as nats-server (Go's encoding/json) writes them.
+TEST_F(JetStreamTest, InvalidUtf8InNamesAndSubjectsIsAnsweredAsReplacementCharacters) {
+  const std::string kReplacement = "\xEF\xBF\xBD";
+  Json r = Api("STREAM.CREATE.S\xFE", R"({"subjects":["bad.>"]})");
+  ExpectApiError(r, 500, 10052);
+  EXPECT_NE(r["error"]["description"].get<std::string>().find("S" + kReplacement), std::string::npos) << r.dump();
+
+  AddStream("S");
+  EXPECT_EQ(PublishOk("s.\xFF\xFE", "hello"), 1u);
+  r = Api("STREAM.MSG.GET.S", R"({"seq":1})");
+  ASSERT_TRUE(r.contains("message")) << r.dump();
+  EXPECT_EQ(r["message"]["subject"], "s." + kReplacement + kReplacement);
+
+  r = Api("CONSUMER.CREATE.S.c\xFF", R"({"config":{}})");
+  ExpectApiError(r, 400, 10003);
+  EXPECT_NE(r["error"]["description"].get<std::string>().find("c" + kReplacement), std::string::npos) << r.dump();
+  EXPECT_EQ(StreamState("S")["messages"], 1);
+}
+
+// Found by fuzz/jetstream_api_fuzzer (UBSan): nlohmann's get<int64_t>() of
+// a float out of range (1e300) is undefined behaviour. Such a number is a
+// wrong value, refused as any wrong type is; an integral float in range is
+// taken (1e3 is 1000).
+TEST_F(JetStreamTest, FloatsOutOfAnIntegerFieldsRangeAreRefused) {
+  Json r = Api("STREAM.CREATE.F", R"({"subjects":["f.>"],"max_msgs":1e300})");
+  ExpectApiError(r, 400, 10003);
+  EXPECT_EQ(r["error"]["description"], "invalid value of field max_msgs") << r.dump();
+  ExpectApiError(Api("STREAM.CREATE.F", R"({"subjects":["f.>"],"max_age":-1e300})"), 400, 10003);
+  ExpectApiError(Api("STREAM.CREATE.F", R"({"subjects":["f.>"],"max_msgs":1.5})"), 400, 10003);
+  r = Api("STREAM.CREATE.F", R"({"subjects":["f.>"],"max_msgs":1e3,"segment_size":1048576})");
+  ASSERT_FALSE(r.contains("error")) << r.dump();
+  EXPECT_EQ(r["config"]["max_msgs"], 1000);
+
+  AddStream("S");
+  PublishOk("s.1", "one");
+  ExpectApiError(Api("STREAM.MSG.GET.S", R"({"seq":1e300})"), 400, 10025);
+  ExpectApiError(Api("STREAM.NAMES", R"({"offset":-1e300})"), 400, 10025);
+  EXPECT_FALSE(AddDurable("S", "d", Json::parse(R"({"ack_wait":1e300})")).contains("config"));
+  ASSERT_FALSE(AddDurable("S", "e", Json::object()).contains("error"));
+  Next("e", R"({"batch":1e300})");
+  std::vector<Msg> got = Take(kWorker);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].StatusLine(), "NATS/1.0 400 Bad Request - invalid JSON");
+  Next("e", R"({"batch":1e0})");
+  got = Take(kWorker);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].payload, "one");
 }
 
 }  // namespace

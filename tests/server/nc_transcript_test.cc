@@ -93,6 +93,35 @@ const std::vector<Step>& HumanSession() {
   return steps;
 }
 
+// Authorization (docs/protocol.md, "Authorization"): a user who may publish
+// and subscribe to metrics.> only. The first part is the same on
+// nats-server; the human verb lines are shortbusd's alone.
+constexpr char kAuthConfig[] = R"({"authorization": {"users": [
+  {"user": "sensor", "password": "s3cr3t", "permissions": {"publish": ["metrics.>"], "subscribe": ["metrics.>"]}}
+]}})";
+
+std::vector<Step> AuthSession(bool human_verbs) {
+  std::vector<Step> steps = {
+      {"", "INFO {...} \r\n"},
+      {R"(CONNECT {"user":"sensor","pass":"s3cr3t"})", "+OK\r\n"},
+      {"PUB metrics.cpu 4", ""},
+      {"0.25", "+OK\r\n"},
+      {"PUB orders.1 5", ""},
+      {"hello", "-ERR 'Permissions Violation for Publish to \"orders.1\"'\r\n"},
+      {"SUB orders.> 1", "-ERR 'Permissions Violation for Subscription to \"orders.>\"'\r\n"},
+      {"SUB metrics.> 2", "+OK\r\n"},
+      {"PUB metrics.mem 4", ""},
+      {"0.50", "+OK\r\nMSG metrics.mem 2 4\r\n0.50\r\n"},
+  };
+  if (human_verbs) {
+    steps.push_back({"ADDSTREAM ORDERS orders.>",
+                     "-ERR 'Permissions Violation for Publish to \"$JS.API.STREAM.CREATE.ORDERS\"'\r\n"});
+    steps.push_back({"STREAMS", "-ERR 'Permissions Violation for Publish to \"$JS.API.STREAM.LIST\"'\r\n"});
+  }
+  steps.push_back({"PING", "PONG\r\n"});
+  return steps;
+}
+
 // RFC 3339 times ("2026-11-23T22:02:03.708367113Z") become TIME.
 std::string NormalizeTimes(std::string s) {
   for (size_t at = 0; (at = s.find("_time=", at)) != std::string::npos;) {
@@ -154,11 +183,18 @@ std::string Render(const std::vector<std::string>& got, const std::vector<Step>&
 
 // Types `steps` into a fresh shortbusd's Unix socket, checks the answers,
 // prints the session and writes it to $out_env when that is set.
-void RunOnShortbusd(const std::vector<Step>& steps, bool closes, const char* out_env) {
+// `config`: a --config file's text, when not empty.
+void RunOnShortbusd(const std::vector<Step>& steps, bool closes, const char* out_env,
+                    const std::string& config = "") {
   TempDir dir;
   const std::string data = dir / "data";
   const std::string sock = dir / "shortbus.sock";
-  Child d(ShortbusdPath(), {"--data", data, "--listen", "unix:" + sock}, dir / "d.log");
+  std::vector<std::string> args = {"--data", data, "--listen", "unix:" + sock};
+  if (!config.empty()) {
+    ASSERT_TRUE(WriteFile(dir / "config.json", config));
+    args.insert(args.end(), {"--config", dir / "config.json"});
+  }
+  Child d(ShortbusdPath(), args, dir / "d.log");
   ASSERT_EQ(WaitReady(d, data, /*wait_port=*/false), 0) << d.Log();
   const int fd = ConnectUnix(sock);
   ASSERT_GE(fd, 0);
@@ -178,12 +214,22 @@ TEST(NcTranscript, Shortbusd) { RunOnShortbusd(Session(), true, "SHORTBUS_TRANSC
 
 TEST(NcTranscript, HumanVerbs) { RunOnShortbusd(HumanSession(), false, "SHORTBUS_HUMAN_TRANSCRIPT_OUT"); }
 
-TEST(NcTranscript, NatsServerAgrees) {
+TEST(NcTranscript, Authorization) {
+  RunOnShortbusd(AuthSession(/*human_verbs=*/true), false, "SHORTBUS_AUTH_TRANSCRIPT_OUT", kAuthConfig);
+}
+
+// Runs `steps` against nats-server over TCP, with `config` (-c) when not
+// empty.
+void RunOnNatsServer(const std::vector<Step>& steps, bool closes, const std::string& config = "") {
   const char* bin = std::getenv("NATS_SERVER");
   if (bin == nullptr || *bin == '\0') GTEST_SKIP() << "NATS_SERVER not set";
   TempDir dir;
-  Child ns(bin, {"-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", dir.path()},
-           dir / "ns.log");
+  std::vector<std::string> args = {"-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", dir.path()};
+  if (!config.empty()) {
+    ASSERT_TRUE(WriteFile(dir / "config.json", config));
+    args.insert(args.end(), {"-c", dir / "config.json"});
+  }
+  Child ns(bin, args, dir / "ns.log");
   const std::string ports = dir / ("nats-server_" + std::to_string(ns.pid()) + ".ports");
   int port = 0;
   ASSERT_TRUE(WaitFor([&] {
@@ -192,9 +238,15 @@ TEST(NcTranscript, NatsServerAgrees) {
   })) << ns.Log();
   const int fd = ConnectTcp(port);
   ASSERT_GE(fd, 0);
-  RunSession(fd, "nats-server");
+  RunSession(fd, "nats-server", steps, closes);
   ::close(fd);
   EXPECT_TRUE(ns.Terminate().has_value());  // nats-server exits 1 on SIGTERM
+}
+
+TEST(NcTranscript, NatsServerAgrees) { RunOnNatsServer(Session(), true); }
+
+TEST(NcTranscript, NatsServerAgreesOnAuthorization) {
+  RunOnNatsServer(AuthSession(/*human_verbs=*/false), false, kAuthConfig);
 }
 
 }  // namespace

@@ -63,7 +63,7 @@ TEST(ServerOptions, Users) {
   EXPECT_EQ(o->users[0].user, "x");
 }
 
-void ExpectErrorNaming(const char* text, const char* key) {
+void ExpectErrorNaming(const std::string& text, const char* key) {
   absl::StatusOr<ServerOptions> o = ParseConfig(text);
   ASSERT_FALSE(o.ok()) << text;
   EXPECT_EQ(o.status().code(), absl::StatusCode::kInvalidArgument);
@@ -84,6 +84,100 @@ TEST(ServerOptions, ErrorsNameTheKey) {
   ExpectErrorNaming(R"({"max_pending": 10})", "max_pending");
   ExpectErrorNaming(R"([1, 2])", "JSON object");
   ExpectErrorNaming(R"({"max_payload": )", "not valid JSON");
+}
+
+TEST(ServerOptions, MaxSubscriptions) {
+  EXPECT_EQ(ServerOptions().max_subscriptions, 65536);
+  absl::StatusOr<ServerOptions> o = ParseConfig(R"({"max_subscriptions": 10})");
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->max_subscriptions, 10);
+  o = ParseConfig(R"({"max_subs": 0})");  // nats-server's alias; 0: no limit
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->max_subscriptions, 0);
+  ExpectErrorNaming(R"({"max_subscriptions": -1})", "max_subscriptions");
+}
+
+// The forms nats-server accepts: a subject, a list (the allow list), or
+// {allow, deny}; subscribe entries with a queue; allow_responses as a
+// boolean or {max, expires}.
+TEST(ServerOptions, PermissionForms) {
+  absl::StatusOr<ServerOptions> o = ParseConfig(R"({"authorization": {"users": [
+      {"user": "a", "password": "p", "permissions": {"publish": "one", "subscribe": ["x.>", "q.* workers"]}},
+      {"user": "b", "password": "p", "permissions": {
+         "publish": {"allow": ["foo.>"], "deny": "foo.secret"},
+         "subscribe": {"deny": ["bar.>", "baz bad"]},
+         "allow_responses": {"max": 5, "expires": "30s"}}},
+      {"user": "c", "password": "p", "permissions": {"allow_responses": true}},
+      {"user": "d", "password": "p", "permissions": {"pub": {"deny": ["x"]}, "sub": {},
+                                                     "allow_responses": false}},
+      {"user": "e", "password": "p"}]}})");
+  ASSERT_TRUE(o.ok()) << o.status();
+  ASSERT_EQ(o->users.size(), 5u);
+  const Permissions& a = *o->users[0].permissions;
+  EXPECT_EQ(a.publish_allow, std::vector<std::string>{"one"});
+  ASSERT_TRUE(a.subscribe_allow.has_value());
+  ASSERT_EQ(a.subscribe_allow->size(), 2u);
+  EXPECT_EQ((*a.subscribe_allow)[1].subject, "q.*");
+  EXPECT_EQ((*a.subscribe_allow)[1].queue, "workers");
+  EXPECT_FALSE(a.responses.has_value());
+
+  const Permissions& b = *o->users[1].permissions;
+  EXPECT_EQ(b.publish_allow, std::vector<std::string>{"foo.>"});
+  EXPECT_EQ(b.publish_deny, std::vector<std::string>{"foo.secret"});
+  EXPECT_FALSE(b.subscribe_allow.has_value());
+  ASSERT_EQ(b.subscribe_deny.size(), 2u);
+  EXPECT_EQ(b.subscribe_deny[1].queue, "bad");
+  ASSERT_TRUE(b.responses.has_value());
+  EXPECT_EQ(b.responses->max_msgs, 5);
+  EXPECT_EQ(b.responses->expires, absl::Seconds(30));
+
+  // allow_responses alone: responses and nothing else (an empty allow list).
+  const Permissions& c = *o->users[2].permissions;
+  ASSERT_TRUE(c.responses.has_value());
+  EXPECT_EQ(c.responses->max_msgs, 1);
+  EXPECT_EQ(c.responses->expires, absl::Minutes(2));
+  ASSERT_TRUE(c.publish_allow.has_value());
+  EXPECT_TRUE(c.publish_allow->empty());
+
+  const Permissions& d = *o->users[3].permissions;
+  EXPECT_FALSE(d.publish_allow.has_value());
+  EXPECT_EQ(d.publish_deny, std::vector<std::string>{"x"});
+  EXPECT_FALSE(d.subscribe_allow.has_value());
+  EXPECT_FALSE(d.responses.has_value());
+  EXPECT_EQ(o->users[4].permissions, nullptr);
+}
+
+TEST(ServerOptions, DefaultPermissions) {
+  for (const char* key : {"permissions", "default_permissions"}) {
+    absl::StatusOr<ServerOptions> o = ParseConfig(std::string(R"({"authorization": {")") + key +
+                                                  R"(": {"publish": ["x"]}, "users": [
+        {"user": "own", "password": "p", "permissions": {"publish": ["y"]}},
+        {"user": "none", "password": "p"}]}})");
+    ASSERT_TRUE(o.ok()) << o.status();
+    ASSERT_NE(o->default_permissions, nullptr);
+    EXPECT_EQ(o->users[0].permissions->publish_allow, std::vector<std::string>{"y"});
+    EXPECT_EQ(o->users[1].permissions, o->default_permissions);
+  }
+}
+
+TEST(ServerOptions, PermissionErrorsNameTheKey) {
+  auto user = [](const std::string& perms) {
+    return R"({"authorization": {"users": [{"user": "a", "password": "p", "permissions": )" + perms + "}]}}";
+  };
+  ExpectErrorNaming(user(R"([])").c_str(), "authorization.users[].permissions\" must be an object");
+  ExpectErrorNaming(user(R"({"publsh": "x"})").c_str(), "authorization.users[].permissions.publsh");
+  ExpectErrorNaming(user(R"({"publish": {"allw": "x"}})").c_str(), "permissions.publish.allw");
+  ExpectErrorNaming(user(R"({"publish": 3})").c_str(), "permissions.publish");
+  ExpectErrorNaming(user(R"({"publish": ["ok", 3]})").c_str(), "permissions.publish");
+  ExpectErrorNaming(user(R"({"publish": ["a..b"]})").c_str(), "\"a..b\" is not a valid subject");
+  ExpectErrorNaming(user(R"({"publish": ["q v1"]})").c_str(), "is not a valid subject");
+  ExpectErrorNaming(user(R"({"subscribe": ["a b c"]})").c_str(), "\"a b c\"");
+  ExpectErrorNaming(user(R"({"allow_responses": "yes"})").c_str(), "permissions.allow_responses");
+  ExpectErrorNaming(user(R"({"allow_responses": {"max": "1"}})").c_str(), "allow_responses.max");
+  ExpectErrorNaming(user(R"({"allow_responses": {"expires": 5}})").c_str(), "allow_responses.expires");
+  ExpectErrorNaming(user(R"({"allow_responses": {"ttl": "1x"}})").c_str(), "allow_responses.ttl");
+  ExpectErrorNaming(user(R"({"allow_responses": {"when": "1s"}})").c_str(), "allow_responses.when");
+  ExpectErrorNaming(R"({"authorization": {"permissions": {"sub": 1}}})", "authorization.permissions.sub");
 }
 
 TEST(ServerOptions, LoadConfigFile) {

@@ -19,6 +19,7 @@
 #include "server/subject.h"
 #include "server/subscription.h"
 #include "tests/alloc_counter.h"
+#include "tests/server/sublist_reference.h"
 
 
 using shortbus::testing::StartCountingAllocations;
@@ -46,28 +47,8 @@ class Subs {
   std::vector<std::unique_ptr<Subscription>> all_;
 };
 
-// What Match must return for `subject`, from `live` in subscription order:
-// plain in order, groups in order of their oldest member.
-MatchResult Expected(const std::vector<Subscription*>& live,
-                     std::string_view subject) {
-  MatchResult r;
-  for (Subscription* sub : live) {
-    if (!SubjectMatches(sub->subject, subject)) continue;
-    if (sub->queue.empty()) {
-      r.plain.push_back(sub);
-      continue;
-    }
-    bool placed = false;
-    for (auto& group : r.queues) {
-      if (group.front()->queue == sub->queue) {
-        group.push_back(sub);
-        placed = true;
-        break;
-      }
-    }
-    if (!placed) r.queues.push_back({sub});
-  }
-  return r;
+MatchResult Expected(const std::vector<Subscription*>& live, std::string_view subject) {
+  return ReferenceMatch(live, subject, SubjectMatches);
 }
 
 void ExpectResult(const MatchResult& got, const MatchResult& want,

@@ -1,8 +1,8 @@
-#include "tools/time_arg.h"
+#include "server/time_text.h"
 
 #include <gtest/gtest.h>
 
-namespace shortbus::tools {
+namespace shortbus::server {
 namespace {
 
 TEST(ParseDurationArg, UnitsAndSums) {
@@ -58,4 +58,4 @@ TEST(FormatDurationArg, ReadsBackAsTheSameDuration) {
 }
 
 }  // namespace
-}  // namespace shortbus::tools
+}  // namespace shortbus::server

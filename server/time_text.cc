@@ -1,11 +1,11 @@
-#include "tools/time_arg.h"
+#include "server/time_text.h"
 
 #include <cctype>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
-namespace shortbus::tools {
+namespace shortbus::server {
 namespace {
 
 absl::Status NotADuration(std::string_view text) {
@@ -60,4 +60,4 @@ std::string FormatDurationArg(absl::Duration d) {
   return d == absl::ZeroDuration() ? absl::StrCat(days, "d") : absl::StrCat(days, "d", absl::FormatDuration(d));
 }
 
-}  // namespace shortbus::tools
+}  // namespace shortbus::server
