@@ -3,14 +3,23 @@
 # (fuzz/meson.build registers it). Usage: run_target.sh EXE NAME SRC_DIR BUILD_DIR
 #   reads  SRC_DIR/corpus/NAME (seeds and past crashes: replayed first, never
 #          written) and SRC_DIR/NAME.dict when present;
-#   writes new inputs to BUILD_DIR/fuzz-corpus/NAME (kept between runs),
+#   writes new inputs to BUILD_DIR/fuzz-corpus/NAME (kept between runs;
+#          with FUZZ_FRESH=1 to a scratch directory emptied first),
 #          crashing inputs to BUILD_DIR/fuzz-artifacts/NAME/, the log to
 #          BUILD_DIR/fuzz-logs/NAME.log.
 # Exit status: libFuzzer's (0 when no crash, leak, timeout or failed check).
 set -uo pipefail
 exe=$1 name=$2 src=$3 build=$4
 secs=${FUZZ_SECONDS:-20}
-work="$build/fuzz-corpus/$name"
+# FUZZ_FRESH=1 (tests/run.sh): start from the seeds alone, in a scratch
+# directory, so the time of a short run does not grow with what earlier
+# local runs kept (libFuzzer reads a whole corpus before its clock starts).
+if [ "${FUZZ_FRESH:-0}" = 1 ]; then
+  work="$build/fuzz-corpus-fresh/$name"
+  rm -rf "$work"
+else
+  work="$build/fuzz-corpus/$name"
+fi
 artifacts="$build/fuzz-artifacts/$name/"
 log="$build/fuzz-logs/$name.log"
 mkdir -p "$work" "$artifacts" "$(dirname "$log")"

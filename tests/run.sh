@@ -12,7 +12,7 @@ junits=("$build/meson-logs/testlog.junit.xml")
 if [ "${FUZZ_SECONDS:-20}" != 0 ]; then
   fuzz_build=${FUZZ_BUILD:-$root/build-fuzz}
   rm -f "$fuzz_build/meson-logs/testlog.junit.xml"
-  "$root/fuzz/run.sh" "${FUZZ_SECONDS:-20}" || rc=1
+  FUZZ_FRESH=1 "$root/fuzz/run.sh" "${FUZZ_SECONDS:-20}" || rc=1
   [ -f "$fuzz_build/meson-logs/testlog.junit.xml" ] && junits+=("$fuzz_build/meson-logs/testlog.junit.xml")
 fi
 python3 "$(dirname "$0")/summary.py" "${junits[0]}" "$rc" "${junits[@]:1}"
