@@ -57,24 +57,53 @@ void VerifyStream(const std::string& dir, VerifyReport* report,
   }
   std::sort(segments.begin(), segments.end(), [](const auto& a, const auto& b) { return a.base < b.base; });
   uint64_t prev_last = 0;
+  // As recovery reads it (docs/format.md, "Recovery"): after a segment with
+  // no sealed record on disk nothing was ever durable, so a gap or a bad
+  // segment there is the tail of a power cut, which the next open sets
+  // aside: a note. After a sealed segment it is damage: a problem.
+  bool prev_unsealed = false;
+  bool lost_tail = false;
+  auto tail = [&](const std::string& where, const std::string& what) {
+    note(where, absl::StrCat(what, ": a tail a power cut left (its segment before was never sealed); the next "
+                                   "open sets it and what follows aside"));
+    lost_tail = true;
+  };
   for (size_t i = 0; i < segments.size(); ++i) {
     const SegmentName& s = segments[i];
     const bool is_last = i + 1 == segments.size();
+    if (lost_tail) {
+      tail(s.path, "follows a lost tail");
+      advance(s.size);
+      continue;
+    }
     absl::StatusOr<engine::SegmentFile> f = engine::SegmentFile::Open(DefaultFileSystem(), s.path, false);
     if (!f.ok()) {
-      problem(s.path, std::string(f.status().message()));
+      if (prev_unsealed) {
+        tail(s.path, std::string(f.status().message()));
+      } else {
+        problem(s.path, std::string(f.status().message()));
+      }
       advance(s.size);
       continue;
     }
     ++report->segments;
     engine::SegmentIdentity id;
     if (absl::Status hs = engine::DecodeSegmentIdentity(f->data(), s.path, &id); !hs.ok()) {
-      problem(s.path, std::string(hs.message()));
+      if (prev_unsealed || engine::IsAllZero(f->data(), 0, engine::kSegmentDataOffset)) {
+        tail(s.path, std::string(hs.message()));
+      } else {
+        problem(s.path, std::string(hs.message()));
+      }
       advance(s.size);
       continue;
     }
     if (id.stream_id != meta->id()) problem(s.path, "belongs to another stream");
     if (id.base_seq != s.base) problem(s.path, absl::StrCat("header says base sequence ", id.base_seq));
+    if (prev_last != 0 && s.base > prev_last + 1 && prev_unsealed) {
+      tail(s.path, absl::StrCat("sequences ", prev_last + 1, "..", s.base - 1, " are missing before it"));
+      advance(s.size);
+      continue;
+    }
     if (prev_last != 0 && s.base != prev_last + 1) {
       problem(s.path, absl::StrCat("sequences ", prev_last + 1, "..", s.base - 1, " are missing before it"));
     }
@@ -91,14 +120,15 @@ void VerifyStream(const std::string& dir, VerifyReport* report,
     if (rec_ok && r.end < rec.synced_end) {
       problem(at, absl::StrCat(why, " inside data recorded durable (up to offset ", rec.synced_end,
                                "): sequences from ", r.last_seq + 1, " unreadable"));
-    } else if (stopped_on_damage && !is_last) {
-      problem(at, absl::StrCat(why, " in a segment that is not the last"));
+    } else if (stopped_on_damage && !is_last && rec_ok && rec.sealed) {
+      problem(at, absl::StrCat(why, " in a sealed segment that is not the last"));
     } else if (stopped_on_damage) {
       note(at, absl::StrCat(why, ": an unrecovered tail (a writer died); the next open cuts it"));
     } else if (rec_ok && rec.sealed && r.end != rec.synced_end) {
       problem(at, absl::StrCat("sealed at offset ", rec.synced_end, " but frames end here"));
     }
     prev_last = r.last_seq;
+    prev_unsealed = !(rec_ok && rec.sealed);
   }
 }
 
