@@ -53,15 +53,8 @@ absl::Status Reader::RefreshSegments() {
 
 absl::Status Reader::OpenSegment(size_t index) { return OpenSegmentBase(bases_[index]); }
 
-absl::Status Reader::OpenSegmentBase(uint64_t base) {
+absl::StatusOr<SegmentFile> Reader::MapSegment(uint64_t base) {
   const std::string path = absl::StrCat(dir_, "/", SegmentFileName(base));
-  if (cur_.is_open() && cur_base_ != base) {
-    // Keep the segment we leave mapped: seeks jump back and forth.
-    struct stat st;
-    const ino_t ino = ::fstat(cur_.fd(), &st) == 0 ? st.st_ino : 0;
-    parked_.push_back({cur_base_, ino, std::move(cur_)});
-    if (parked_.size() > max_parked_) parked_.erase(parked_.begin());
-  }
   for (auto it = parked_.begin(); it != parked_.end(); ++it) {
     if (it->base != base) continue;
     // Still the same file under that name (recovery may have set it aside)?
@@ -69,11 +62,8 @@ absl::Status Reader::OpenSegmentBase(uint64_t base) {
     const bool same = ::stat(path.c_str(), &st) == 0 && st.st_ino == it->inode;
     SegmentFile f = std::move(it->file);
     parked_.erase(it);
-    if (!same) break;
-    cur_ = std::move(f);
-    cur_base_ = base;
-    MoveTo(kSegmentDataOffset, base);
-    return absl::OkStatus();
+    if (same) return f;
+    break;
   }
   absl::StatusOr<SegmentFile> f = SegmentFile::Open(fs_, path, false);
   if (!f.ok()) return f.status();
@@ -82,9 +72,26 @@ absl::Status Reader::OpenSegmentBase(uint64_t base) {
   if (id.stream_id != meta_.id() || id.base_seq != base) {
     return absl::DataLossError(absl::StrCat("segment ", path, " does not belong here"));
   }
-  cur_ = std::move(*f);
+  return f;
+}
+
+void Reader::Enter(uint64_t base, SegmentFile file) {
+  if (cur_.is_open() && cur_base_ != base) {
+    // Keep the segment we leave mapped: seeks jump back and forth.
+    struct stat st;
+    const ino_t ino = ::fstat(cur_.fd(), &st) == 0 ? st.st_ino : 0;
+    parked_.push_back({cur_base_, ino, std::move(cur_)});
+    if (parked_.size() > max_parked_) parked_.erase(parked_.begin());
+  }
+  cur_ = std::move(file);
   cur_base_ = base;
   MoveTo(kSegmentDataOffset, base);
+}
+
+absl::Status Reader::OpenSegmentBase(uint64_t base) {
+  absl::StatusOr<SegmentFile> f = MapSegment(base);
+  if (!f.ok()) return f.status();
+  Enter(base, std::move(*f));
   return absl::OkStatus();
 }
 
@@ -332,6 +339,18 @@ absl::Status Reader::Next(Record* out) {
     if (!LoadSealed(cur_) || LoadCommittedEnd(cur_) != end) {
       if (LoadCommittedEnd(cur_) != end) continue;
       return absl::OutOfRangeError("");
+    }
+    // The next segment normally starts at the next sequence: map it by its
+    // name, or take it back from the parked ones, without listing the
+    // directory. Anything else (a gap, a damaged or vanished file) takes
+    // the listing path below, which reports it.
+    if (expected_seq_ > cur_base_ && expected_seq_ != unreadable_base_) {
+      absl::StatusOr<SegmentFile> next = MapSegment(expected_seq_);
+      if (next.ok()) {
+        Enter(expected_seq_, std::move(*next));
+        unreadable_base_ = 0;
+        continue;
+      }
     }
     if (absl::Status s = RefreshSegments(); !s.ok()) return s;
     auto it = std::upper_bound(bases_.begin(), bases_.end(), std::max(cur_base_, unreadable_base_));

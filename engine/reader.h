@@ -93,6 +93,11 @@ class Reader {
   absl::Status OpenSegmentFor(uint64_t seq);
   absl::Status OpenSegment(size_t index);  // bases_[index]
   absl::Status OpenSegmentBase(uint64_t base);
+  // The segment starting at `base`, mapped and checked to belong to this
+  // stream; a parked mapping is taken back when the file is still the same.
+  absl::StatusOr<SegmentFile> MapSegment(uint64_t base);
+  // Makes `file` the current segment, parking the one left.
+  void Enter(uint64_t base, SegmentFile file);
   bool HasMore();
   // After a damaged frame: look for the next whole frame carrying the
   // expected sequence or a later one; in the active segment, keep looking

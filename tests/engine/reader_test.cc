@@ -402,5 +402,48 @@ TEST(ReaderParked, SeeksBackReuseMappingsButNotAReplacedFile) {
   EXPECT_TRUE(absl::IsDataLoss(s)) << s;
 }
 
+// Counts directory listings; everything else is the real file system.
+class ListCountingFs : public FileSystem {
+ public:
+  absl::StatusOr<std::vector<std::string>> List(const std::string& dir) override {
+    ++lists;
+    return FileSystem::List(dir);
+  }
+  int lists = 0;
+};
+
+TEST(ReaderParked, ReadingIntoTheNextSegmentDoesNotListTheDirectory) {
+  testing::TempDir d;
+  { auto log = Build(d.path(), 5000); ASSERT_TRUE(log->Close().ok()); }
+  const std::vector<uint64_t> bases = testing::SegmentBases(d.path());
+  ASSERT_GE(bases.size(), 3u);
+  ListCountingFs fs;
+  auto r = *Reader::Open(d.path(), {.fs = &fs});
+  ASSERT_TRUE(r->SeekToSequence(1).ok());
+  const int lists_after_seek = fs.lists;
+  for (uint64_t want = 1; want <= 5000; ++want) ASSERT_EQ(NextSeq(r.get()), want);
+  EXPECT_EQ(fs.lists, lists_after_seek) << "segments crossed: " << bases.size() - 1;
+  // A seek back parks the last segment; reading on takes it back.
+  ASSERT_TRUE(r->SeekToSequence(bases[1] - 1).ok());
+  ASSERT_EQ(NextSeq(r.get()), bases[1] - 1);
+  ASSERT_EQ(NextSeq(r.get()), bases[1]);
+}
+
+TEST(ReaderParked, ANextSegmentOfAnotherStreamIsStillReported) {
+  testing::TempDir a, b;
+  { auto log = Build(a.path(), 5000); ASSERT_TRUE(log->Close().ok()); }
+  { auto log = Build(b.path(), 5000); ASSERT_TRUE(log->Close().ok()); }
+  const std::vector<uint64_t> bases = testing::SegmentBases(a.path());
+  ASSERT_GE(bases.size(), 3u);
+  std::filesystem::copy_file(b.Sub(SegmentFileName(bases[1])), a.Sub("replacement.tmp"));
+  std::filesystem::rename(a.Sub("replacement.tmp"), a.Sub(SegmentFileName(bases[1])));
+  auto r = *Reader::Open(a.path());
+  ASSERT_TRUE(r->SeekToSequence(bases[1] - 1).ok());
+  ASSERT_EQ(NextSeq(r.get()), bases[1] - 1);
+  Record rec;
+  absl::Status s = r->Next(&rec);
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+}
+
 }  // namespace
 }  // namespace shortbus::engine
