@@ -173,15 +173,17 @@ absl::Status Daemon::Run() {
   return status;
 }
 
+// The start-up line first: whoever sees the port file (scripts, tests)
+// finds the line already in the log (stderr is unbuffered).
 void Daemon::OnRunning() {
-  if (tcp_port_ >= 0) {
-    absl::Status s = WriteFileAtomically(port_file_, absl::StrCat(tcp_port_, "\n"));
-    if (!s.ok()) std::fprintf(stderr, "shortbusd: %s\n", std::string(s.message()).c_str());
-  }
   std::fprintf(stderr, "shortbusd: listening on %s (io %s, pid %d, data %s)\n",
                absl::StrJoin(listening_, ", ").c_str(),
                std::string(loop_->backend_name()).c_str(), static_cast<int>(::getpid()),
                flags_.data_dir.c_str());
+  if (tcp_port_ >= 0) {
+    absl::Status s = WriteFileAtomically(port_file_, absl::StrCat(tcp_port_, "\n"));
+    if (!s.ok()) std::fprintf(stderr, "shortbusd: %s\n", std::string(s.message()).c_str());
+  }
 }
 
 void Daemon::OnAcceptShortage(io::ListenerId id, int error) {

@@ -340,7 +340,7 @@ void JetStream::SendPubAck(std::string_view reply, std::string_view stream, uint
 void JetStream::SendPubError(std::string_view reply, std::string_view stream, const JsError& e) {
   if (reply.empty()) return;
   OrderedJson j;
-  j["error"] = {{"code", e.code}, {"err_code", e.err_code}, {"description", e.description}};
+  j["error"] = {{"code", e.code}, {"err_code", e.err_code}, {"description", ForClient(e.description)}};
   j["stream"] = std::string(stream);
   j["seq"] = 0;
   const std::string body = DumpJson(j);

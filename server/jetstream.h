@@ -110,6 +110,10 @@ class JetStream : public PublishObserver {
   void HandleApi(std::string_view api, const PublishedMessage& m);
   void Respond(std::string_view reply, const std::string& json);
   std::string ErrorJson(std::string_view type, const JsError& e);
+  // An error's description as clients see it: paths inside the data
+  // directory relative to it, so that a client learns which file failed
+  // and how, not where the daemon keeps its data.
+  std::string ForClient(std::string_view description) const;
   std::string AccountInfo(std::string_view type);
   std::string StreamCreate(std::string_view type, const std::string& name, std::string_view body, bool update);
   std::string StreamInfo(std::string_view type, Stream* s);

@@ -3,6 +3,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "server/absl_view.h"
 #include "server/jetstream.h"
@@ -68,8 +69,14 @@ std::string JetStream::ErrorJson(std::string_view type, const JsError& e) {
   ++api_errors_;
   OrderedJson j;
   j["type"] = std::string(type);
-  j["error"] = {{"code", e.code}, {"err_code", e.err_code}, {"description", e.description}};
+  j["error"] = {{"code", e.code}, {"err_code", e.err_code}, {"description", ForClient(e.description)}};
   return DumpJson(j);
+}
+
+std::string JetStream::ForClient(std::string_view description) const {
+  const std::string& dir = store_->dir();
+  if (dir.empty()) return std::string(description);
+  return absl::StrReplaceAll(Av(description), {{absl::StrCat(dir, "/"), ""}, {dir, "."}});
 }
 
 void JetStream::HandleApi(std::string_view api, const PublishedMessage& m) {

@@ -21,6 +21,7 @@
 #include "index/consumer_config.h"
 #include "nlohmann/json.hpp"
 #include "server/js_errors.h"
+#include "server/json_text.h"
 
 namespace shortbus::server {
 
@@ -44,16 +45,6 @@ T GetInt(const Json& v) {
     return static_cast<T>(d);
   }
   return v.get<T>();
-}
-
-// JSON text for the wire and the index. Strings from clients (names and
-// subjects from request subjects, stored subjects, values echoed in
-// errors) may hold invalid UTF-8, on which a plain dump() throws; such
-// bytes become U+FFFD instead, as Go's encoding/json (nats-server) writes
-// them.
-template <typename J>
-std::string DumpJson(const J& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 enum class RetentionPolicy : uint8_t { kLimits, kInterest, kWorkQueue };

@@ -15,6 +15,7 @@
 #include "tools/nats_client.h"
 #include "tools/verb_args.h"
 #include "tools/verb_common.h"
+#include "server/json_text.h"
 
 namespace shortbus::tools {
 
@@ -130,7 +131,7 @@ int RunPub(const std::vector<std::string>& args) {
     absl::StatusOr<Json> stored = js.PublishAcked(subject, headers, payload, *timeout);
     if (!stored.ok()) return stored.status();
     const std::string line =
-        a->Has("--json") ? stored->dump()
+        a->Has("--json") ? server::DumpJson(*stored)
                          : absl::StrCat("stream ", stored->value("stream", ""), " seq ", stored->value("seq", uint64_t{0}),
                                         stored->value("duplicate", false) ? " duplicate" : "");
     std::printf("%s\n", line.c_str());
@@ -231,10 +232,10 @@ int RunStatus(const std::vector<std::string>& args) {
   if (a->Has("--json")) {
     info["url"] = address.ToString();
     info["rtt_us"] = absl::ToDoubleMicroseconds(*rtt);
-    std::printf("%s\n", info.dump().c_str());
+    std::printf("%s\n", server::DumpJson(info).c_str());
     return 0;
   }
-  auto field = [&](const char* k) { return info.contains(k) ? (info[k].is_string() ? info[k].get<std::string>() : info[k].dump()) : std::string("-"); };
+  auto field = [&](const char* k) { return info.contains(k) ? (info[k].is_string() ? info[k].get<std::string>() : server::DumpJson(info[k])) : std::string("-"); };
   std::printf("server       %s (id %s)\n", field("server_name").c_str(), field("server_id").c_str());
   std::printf("version      %s, protocol %s\n", field("version").c_str(), field("proto").c_str());
   std::printf("address      %s\n", address.ToString().c_str());

@@ -10,6 +10,7 @@
 #include "tools/js_message.h"
 #include "server/time_text.h"
 #include "tools/verb_common.h"
+#include "server/json_text.h"
 
 namespace shortbus::tools {
 
@@ -161,7 +162,7 @@ int RunLs(JsApi* api, const VerbArgs& a) {
   if (!consumers.ok()) return Fail("consumer ls", consumers.status());
   for (const json& info : *consumers) {
     if (a.Has("--json")) {
-      std::printf("%s\n", info.dump().c_str());
+      std::printf("%s\n", server::DumpJson(info).c_str());
       continue;
     }
     const json config = info.value("config", json::object());
@@ -244,7 +245,7 @@ int RunNext(JsApi* api, const VerbArgs& a) {
   LineOutput out;
   bool closed = false;
   // What is there now, without waiting...
-  if (absl::Status s = c->Publish(next, inbox, "", json{{"batch", *count}, {"no_wait", true}}.dump()); !s.ok()) {
+  if (absl::Status s = c->Publish(next, inbox, "", server::DumpJson(json{{"batch", *count}, {"no_wait", true}})); !s.ok()) {
     return Fail("consumer next", s);
   }
   absl::StatusOr<uint64_t> got =
@@ -257,7 +258,7 @@ int RunNext(JsApi* api, const VerbArgs& a) {
     sid = c->Subscribe(inbox2);
     if (!sid.ok()) return Fail("consumer next", sid.status());
     json req = {{"batch", *count}, {"expires", absl::ToInt64Nanoseconds(*timeout)}};
-    if (absl::Status s = c->Publish(next, inbox2, "", req.dump()); !s.ok()) return Fail("consumer next", s);
+    if (absl::Status s = c->Publish(next, inbox2, "", server::DumpJson(req)); !s.ok()) return Fail("consumer next", s);
     got = Collect(api, &out, *sid, *count, no_ack, a.Has("--json"), absl::Now() + *timeout + absl::Seconds(2), &closed);
   }
   if (!got.ok()) return Fail("consumer next", got.status());

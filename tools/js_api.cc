@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "server/json_text.h"
 
 namespace shortbus::tools {
 namespace {
@@ -19,7 +20,7 @@ absl::Status ResponseError(const Json& response) {
   const int code = e.is_object() && e.contains("code") && e["code"].is_number_integer() ? e["code"].get<int>() : 0;
   std::string text = e.is_object() && e.contains("description") && e["description"].is_string()
                          ? e["description"].get<std::string>()
-                         : absl::StrCat("error ", e.dump());
+                         : absl::StrCat("error ", server::DumpJson(e));
   switch (code) {
     case 404: return absl::NotFoundError(text);
     case 400: return absl::InvalidArgumentError(text);
@@ -52,7 +53,7 @@ absl::StatusOr<ClientMessage> JsApi::RequestRaw(std::string_view subject, std::s
 
 absl::StatusOr<Json> JsApi::Request(std::string_view api, const Json& body) {
   const std::string subject = absl::StrCat("$JS.API.", View(api));
-  absl::StatusOr<ClientMessage> m = RequestRaw(subject, "", body.is_null() ? std::string() : body.dump(), timeout_);
+  absl::StatusOr<ClientMessage> m = RequestRaw(subject, "", body.is_null() ? std::string() : server::DumpJson(body), timeout_);
   if (!m.ok()) return m.status();
   if (m->status == 503) {
     return absl::UnavailableError(absl::StrCat("the server has no JetStream (no responders on ", subject, ")"));

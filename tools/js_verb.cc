@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "tools/verb_common.h"
+#include "server/json_text.h"
 
 namespace shortbus::tools {
 
@@ -50,7 +51,7 @@ int PrintInfoResponse(std::string_view verb, const absl::StatusOr<Json>& r, cons
                       void (*print)(const Json& info)) {
   if (!r.ok()) return Fail(verb, r.status());
   if (a.Has("--json")) {
-    std::printf("%s\n", InfoOnly(*r).dump().c_str());
+    std::printf("%s\n", server::DumpJson(InfoOnly(*r)).c_str());
   } else {
     print(*r);
   }

@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "server/json_text.h"
 
 namespace shortbus::tools {
 namespace {
@@ -119,7 +120,7 @@ absl::StatusOr<std::unique_ptr<NatsClient>> NatsClient::Connect(const ServerAddr
     connect["pass"] = address.password;
   }
   if (!address.token.empty()) connect["auth_token"] = address.token;
-  absl::StrAppend(&c->out_, "CONNECT ", connect.dump(), "\r\n");
+  absl::StrAppend(&c->out_, "CONNECT ", server::DumpJson(connect), "\r\n");
   std::mt19937_64 rng(std::random_device{}());
   c->inbox_prefix_ = absl::StrCat("_INBOX.", absl::Hex(rng(), absl::kZeroPad16), ".");
   if (absl::Status s = c->Flush(options.connect_timeout); !s.ok()) return s;

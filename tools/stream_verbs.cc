@@ -10,6 +10,7 @@
 #include "tools/js_verb.h"
 #include "server/time_text.h"
 #include "tools/verb_common.h"
+#include "server/json_text.h"
 
 namespace shortbus::tools {
 
@@ -167,7 +168,7 @@ int RunAdd(JsApi* api, const VerbArgs& a) {
   absl::StatusOr<json> r = api->Request(absl::StrCat("STREAM.CREATE.", a.positional[0]), *config);
   if (!r.ok()) return Fail("stream add", r.status());
   if (a.Has("--json")) {
-    std::printf("%s\n", InfoOnly(*r).dump().c_str());
+    std::printf("%s\n", server::DumpJson(InfoOnly(*r)).c_str());
     return 0;
   }
   const bool existed = r->contains("did_create") && !r->value("did_create", true);
@@ -181,7 +182,7 @@ int RunLs(JsApi* api, const VerbArgs& a) {
   if (!streams.ok()) return Fail("stream ls", streams.status());
   for (const json& info : *streams) {
     if (a.Has("--json")) {
-      std::printf("%s\n", info.dump().c_str());
+      std::printf("%s\n", server::DumpJson(info).c_str());
       continue;
     }
     const json config = info.value("config", json::object());

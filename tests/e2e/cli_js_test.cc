@@ -26,6 +26,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
+using ::testing::Not;
 using json = nlohmann::json;
 
 // Parses each line as a JSON object; a line that is not one fails the test.
@@ -179,6 +180,21 @@ TEST_F(CliJsTest, BadLimitsAreRefusedBeforeAsking) {
   }
   auto ls = Run({"stream", "ls"});
   EXPECT_EQ(ls->out(), "");
+}
+
+// Arguments are bytes: one that is not UTF-8 goes out as U+FFFD in the
+// request's JSON (never an uncaught exception), and the answer is the
+// server's, printed like any other.
+TEST_F(CliJsTest, ArgumentsThatAreNotUtf8AreSentReplaced) {
+  auto add = Run({"stream", "add", "S", "bad.\xff.>"});
+  EXPECT_NE(add->code(), -1);
+  EXPECT_THAT(add->err(), Not(HasSubstr("terminate"))) << add->err();
+  EXPECT_THAT(add->err(), Not(HasSubstr("json.exception"))) << add->err();
+  auto info = Run({"stream", "info", "S\xfe", "--json"});
+  EXPECT_EQ(info->code(), 1) << info->err();
+  EXPECT_THAT(info->err(), StartsWith("shortbus stream info: ")) << info->err();
+  auto ls = Run({"stream", "ls", "--json"});
+  EXPECT_EQ(ls->code(), 0) << ls->err();
 }
 
 TEST_F(CliJsTest, PubAckPrintsStoredSequences) {
