@@ -28,7 +28,8 @@ const char kClientVerbsHelp[] =
     "  reply SUBJECT MESSAGE                 answer every request on SUBJECT with MESSAGE\n"
     "  status                                what the server says about itself, and the round trip\n"
     "Server: --server URL (unix:///path/sock or nats://[user:pass@]host:port), else $SHORTBUS_URL,\n"
-    "else ./data/shortbus.sock when it exists, else nats://127.0.0.1:4222.\n";
+    "else ./data/shortbus.sock when it exists, else nats://127.0.0.1:4222.\n"
+    "Credentials: the URL's, else $SHORTBUS_USER and $SHORTBUS_PASSWORD, else $SHORTBUS_TOKEN.\n";
 
 namespace {
 

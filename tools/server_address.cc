@@ -69,4 +69,14 @@ absl::StatusOr<ServerAddress> ResolveServerAddress(const std::string& flag, cons
   return ParseServerUrl("nats://127.0.0.1:4222");
 }
 
+void AddCredentialsFromEnv(ServerAddress* address, const char* user, const char* password, const char* token) {
+  if (!address->user.empty() || !address->token.empty()) return;  // the URL's own win
+  if (user != nullptr && *user != '\0') {
+    address->user = user;
+    address->password = password != nullptr ? password : "";
+  } else if (token != nullptr && *token != '\0') {
+    address->token = token;
+  }
+}
+
 }  // namespace shortbus::tools

@@ -40,6 +40,8 @@ std::optional<VerbArgs> ParseOrUsage(std::string_view verb, const std::vector<st
 absl::StatusOr<std::unique_ptr<NatsClient>> DialServer(const VerbArgs& a, ServerAddress* resolved) {
   absl::StatusOr<ServerAddress> address = ResolveServerAddress(a.Value("--server"), std::getenv("SHORTBUS_URL"));
   if (!address.ok()) return address.status();
+  AddCredentialsFromEnv(&*address, std::getenv("SHORTBUS_USER"), std::getenv("SHORTBUS_PASSWORD"),
+                        std::getenv("SHORTBUS_TOKEN"));
   if (resolved != nullptr) *resolved = *address;
   absl::StatusOr<std::unique_ptr<NatsClient>> c = NatsClient::Connect(*address);
   if (!c.ok()) {

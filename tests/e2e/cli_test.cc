@@ -6,7 +6,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <chrono>
+#include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -122,6 +126,55 @@ TEST_F(CliTest, BadUsageAndUnreachableServerAreErrors) {
   Cli down(With({"status"}));
   EXPECT_EQ(down.Wait(), 1);
   EXPECT_THAT(down.err(), HasSubstr("connect nats://127.0.0.1:"));
+}
+
+// `shortbus status --server URL` with `env` ("NAME=value ...") before it,
+// through the shell: the CLI as a user runs it with credentials exported.
+std::unique_ptr<Process> StatusWithEnv(const std::string& env, const std::string& url) {
+  return std::make_unique<Process>(
+      "/bin/sh", std::vector<std::string>{"-c", env + " exec '" + ShortbusBin() + "' status --server '" + url + "'"});
+}
+
+// Credentials come from the URL, else from the environment, for TCP and
+// (shortbusd) the Unix socket alike; wrong or missing ones are the server's
+// refusal, exit 1.
+TEST_F(CliTest, CredentialsFromTheUrlOrTheEnvironment) {
+  char sock_dir[] = "/tmp/shortbus-cli-auth-XXXXXX";
+  ASSERT_NE(::mkdtemp(sock_dir), nullptr);
+  const std::string sock = std::string(sock_dir) + "/s.sock";
+  ServerOptions options = ServerOptions::UserPassword("alice", "s3cret");
+  options.shortbusd_args = {"--listen", "unix:" + sock};  // besides its TCP port
+  ServerProcess locked(target_, options);
+  ASSERT_EQ(locked.Start(), "");
+  const std::string url = locked.url();
+  const std::string host_port = url.substr(url.find("://") + 3);
+  std::vector<std::string> urls = {url};
+  if (target_.kind == "shortbusd") urls.push_back("unix://" + sock);
+  for (const std::string& u : urls) {
+    auto none = StatusWithEnv("", u);
+    EXPECT_EQ(none->Wait(), 1) << u;
+    EXPECT_THAT(none->err(), HasSubstr("Authorization Violation")) << u;
+    auto env = StatusWithEnv("SHORTBUS_USER=alice SHORTBUS_PASSWORD=s3cret", u);
+    EXPECT_EQ(env->Wait(), 0) << u << ": " << env->err();
+    auto wrong = StatusWithEnv("SHORTBUS_USER=alice SHORTBUS_PASSWORD=guess", u);
+    EXPECT_EQ(wrong->Wait(), 1) << u;
+    EXPECT_THAT(wrong->err(), HasSubstr("Authorization Violation")) << u;
+  }
+  auto in_url = StatusWithEnv("", "nats://alice:s3cret@" + host_port);
+  EXPECT_EQ(in_url->Wait(), 0) << in_url->err();
+  // The URL's credentials win over the environment's.
+  auto both = StatusWithEnv("SHORTBUS_USER=alice SHORTBUS_PASSWORD=guess", "nats://alice:s3cret@" + host_port);
+  EXPECT_EQ(both->Wait(), 0) << both->err();
+
+  ServerProcess token(target_, ServerOptions::Token("t0ken"));
+  ASSERT_EQ(token.Start(), "");
+  auto tok = StatusWithEnv("SHORTBUS_TOKEN=t0ken", token.url());
+  EXPECT_EQ(tok->Wait(), 0) << tok->err();
+  auto bad = StatusWithEnv("SHORTBUS_TOKEN=nope", token.url());
+  EXPECT_EQ(bad->Wait(), 1);
+  EXPECT_THAT(bad->err(), HasSubstr("Authorization Violation"));
+  locked.Stop();
+  std::filesystem::remove_all(sock_dir);
 }
 
 }  // namespace
