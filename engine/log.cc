@@ -135,6 +135,9 @@ absl::StatusOr<uint64_t> Log::Impl::CheckMessage(const Message& msg) const {
 }
 
 absl::Status Log::Impl::CheckRoom(uint64_t msgs, uint64_t frame_bytes) const {
+  if (msgs > kMaxSequence + 1 - next_seq_) {
+    return absl::ResourceExhaustedError(absl::StrCat("sequence space exhausted: the last sequence is ", kMaxSequence));
+  }
   const RetentionLimits& lim = opt_.retention;
   if (lim.discard != DiscardPolicy::kNew) return absl::OkStatus();
   const uint64_t held = next_seq_ - first_seq_.load(std::memory_order_relaxed);

@@ -138,6 +138,16 @@ absl::Status Log::Impl::Recover() {
       if (absl::Status s = set_aside_tail(path, "segment follows a lost tail"); !s.ok()) return s;
       continue;
     }
+    if (found[i].base > kMaxSequence) {
+      // Never written by a log (appends stop at kMaxSequence): not evidence
+      // of sequences handed out, so highest_base ignores it.
+      if (absl::Status s = quarantine(path, absl::StrCat("base sequence ", found[i].base,
+                                                         " is beyond the sequence space (", kMaxSequence, ")"));
+          !s.ok()) {
+        return s;
+      }
+      continue;
+    }
     const bool is_last = i + 1 == found.size();
     const bool tail_if_bad = have_prev && prev_unsealed;
     absl::StatusOr<SegmentFile> file = SegmentFile::Open(fs_, path, true);

@@ -43,6 +43,10 @@ namespace shortbus::engine {
 
 inline constexpr uint32_t kSegmentFormatVersion = 1;
 inline constexpr uint64_t kSegmentDataOffset = 4096;
+// Sequences are 1..kMaxSequence: a log refuses to append past it, and a
+// segment named with a base beyond it is not the stream's (recovery sets
+// it aside). 2^63 - 1 leaves every sum of a sequence and a count in range.
+inline constexpr uint64_t kMaxSequence = (uint64_t{1} << 63) - 1;
 inline constexpr uint64_t kSegmentCommittedEndOffset = 64;
 inline constexpr uint64_t kSegmentSealedHintOffset = 72;
 inline constexpr uint64_t kSegmentSyncRecordOffset = 128;

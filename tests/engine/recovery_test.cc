@@ -13,6 +13,7 @@
 
 #include <xxhash.h>
 
+#include "absl/strings/match.h"
 #include "engine/coding.h"
 #include "engine/frame.h"
 #include "engine/log.h"
@@ -553,6 +554,63 @@ TEST(Recovery, MissingStreamFileIsNotRecreatedOverSegments) {
   EXPECT_THAT(std::string(log.status().message()), HasSubstr("but no STREAM file"));
   EXPECT_FALSE(std::filesystem::exists(tmp.Sub("STREAM")));
   EXPECT_TRUE(std::filesystem::exists(SegPath(tmp.path(), 1)));
+}
+
+// A segment file named with a base beyond the sequence space (a garbage
+// name, fuzz input crash-sequence-space-end) is set aside and reported, and
+// does not move the stream's next sequence: the stream goes on from its
+// own last sequence, without wrapping at 2^64.
+TEST(Recovery, ASegmentNamedBeyondTheSequenceSpaceIsSetAside) {
+  TempDir tmp;
+  Fill(tmp.path(), 5);
+  const uint64_t huge = UINT64_MAX - 3;
+  ASSERT_GT(huge, kMaxSequence);
+  std::filesystem::copy_file(SegPath(tmp.path(), 1), tmp.Sub(SegmentFileName(huge)));
+  auto o = Reopen(tmp.path());
+  ASSERT_NE(o->log, nullptr);
+  EXPECT_EQ(o->log->last_seq(), 5u);
+  bool reported = false;
+  for (const CorruptionReport& r : o->reports) reported |= absl::StrContains(r.reason, "beyond the sequence space");
+  EXPECT_TRUE(reported);
+  EXPECT_FALSE(std::filesystem::exists(tmp.Sub(SegmentFileName(huge))));
+  absl::StatusOr<uint64_t> seq = o->log->Append({"rec", "", "six", 0});
+  ASSERT_TRUE(seq.ok()) << seq.status();
+  EXPECT_EQ(*seq, 6u);
+}
+
+// A stream whose only segment starts just below the end of the sequence
+// space (its identity rewritten to that base; the frames inside, carrying
+// 1..5, are then a damaged tail): appends stop at kMaxSequence with a clear
+// error, never wrapping.
+TEST(Recovery, AppendsStopAtTheEndOfTheSequenceSpace) {
+  TempDir tmp;
+  Fill(tmp.path(), 5);
+  const std::string high = tmp.Sub(SegmentFileName(kMaxSequence - 2));
+  std::filesystem::rename(SegPath(tmp.path(), 1), high);
+  std::string hdr = ReadFile(high).substr(0, kSegmentDataOffset);  // Encode rewrites the header page
+  SegmentIdentity id;
+  ASSERT_TRUE(DecodeSegmentIdentity(hdr.data(), high, &id).ok());
+  id.base_seq = kMaxSequence - 2;
+  EncodeSegmentIdentity(hdr.data(), id);
+  WriteFileAt(high, 0, hdr);
+  auto o = Reopen(tmp.path());
+  ASSERT_NE(o->log, nullptr);
+  EXPECT_EQ(o->log->last_seq(), kMaxSequence - 3);
+  for (uint64_t want : {kMaxSequence - 2, kMaxSequence - 1, kMaxSequence}) {
+    absl::StatusOr<uint64_t> seq = o->log->Append({"rec", "", "x", 0});
+    ASSERT_TRUE(seq.ok()) << seq.status();
+    EXPECT_EQ(*seq, want);
+  }
+  absl::StatusOr<uint64_t> past = o->log->Append({"rec", "", "x", 0});
+  ASSERT_TRUE(absl::IsResourceExhausted(past.status())) << past.status();
+  EXPECT_THAT(std::string(past.status().message()), HasSubstr("sequence space exhausted"));
+  Message two[2] = {{"rec", "", "y", 0}, {"rec", "", "z", 0}};
+  EXPECT_TRUE(absl::IsResourceExhausted(o->log->AppendBatch(two).status()));
+  EXPECT_EQ(o->log->last_seq(), kMaxSequence);
+  ASSERT_TRUE(o->log->Close().ok());
+  auto again = Reopen(tmp.path());
+  ASSERT_NE(again->log, nullptr);
+  EXPECT_EQ(again->log->last_seq(), kMaxSequence);
 }
 
 TEST(Recovery, NewerSegmentFormatIsRefusedUntouched) {
