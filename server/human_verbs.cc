@@ -223,6 +223,9 @@ void HumanVerbs::Replay(Session& session, const Frame& frame) {
   }
   if (starts > 1) return Err(session, "give one of from=, since=, last=");
   if (start.last_n > max) max = start.last_n;
+  // A client that sends REPLAYs and reads nothing: each REPLAY of one input
+  // slice would queue its answer before the transport could cut it.
+  if (session.OutputFull()) return Err(session, "your unread output is full: read it, then REPLAY again");
   const bool headers = session.options().headers;
   std::vector<char> line(MsgLineCapacity(4096 + 256));
   uint64_t sent = 0, first = 0, last = 0;
@@ -242,7 +245,7 @@ void HumanVerbs::Replay(Session& session, const Frame& frame) {
     last = rec.sequence;
     ++sent;
     bytes += frame_bytes.size();
-    return bytes < kMaxReplayBytes;
+    return bytes < kMaxReplayBytes && !session.OutputFull();
   });
   if (!next.ok()) return Err(session, std::string(next.status().message()));
   JetStream::StreamSummary s;

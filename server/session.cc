@@ -40,6 +40,10 @@ void Session::Send(std::string_view bytes) { core_->transport_->Send(id_, bytes)
 
 void Session::CloseWithError(std::string_view err_line) { core_->CloseSession(this, err_line); }
 
+bool Session::OutputFull() const {
+  return core_->transport_->PendingOutput(id_) >= static_cast<size_t>(core_->options_.max_pending);
+}
+
 void Session::SendOkIfVerbose() {
   if (options_.verbose) Send(kOk);
 }

@@ -63,6 +63,10 @@ class Session final : public ParserHandler {
   // sending `err_line` (a whole "-ERR '...'\r\n", or empty for none).
   void Send(std::string_view bytes);
   void CloseWithError(std::string_view err_line);
+  // Whether this client's unread output has reached max_pending: a verb
+  // that answers with many lines stops there (the transport cuts a client
+  // whose own output stays past it).
+  bool OutputFull() const;
   // Whether this client may publish to `subject`: its publish permissions,
   // then a response permit (allow_responses). When not, it gets
   // -ERR 'Permissions Violation for Publish to "<subject>"' (the connection

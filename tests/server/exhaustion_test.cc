@@ -564,7 +564,9 @@ size_t Flood(int fd, const std::string& unit, size_t cap, Millis window) {
 
 // Clients that send requests and never read what comes back: PINGs (PONGs
 // queue), JetStream API requests (replies queue), requests to a responder
-// (replies queue). Each is cut off once its output passes max_pending.
+// (replies queue), REPLAYs of a stream (its messages queue; one input slice
+// holds about 1,300 of them). Each is cut off once its output passes
+// max_pending.
 TEST_P(ExhaustionTest, RequestersThatNeverReadAreCutOff) {
   Start(kSmallLimits);
   const int64_t rss0 = RssKib(pid());
@@ -579,10 +581,14 @@ TEST_P(ExhaustionTest, RequestersThatNeverReadAreCutOff) {
   // are capped (115 KB: a responder that falls behind is not cut off).
   const std::string request = "PUB svc r.inbox 0\r\n\r\n";
   constexpr int kRequests = 5000;
+  // A stream of 200 KiB: each REPLAY answers all of it onto subscription 9.
+  std::string stored = "ADDSTREAM RP rp.>\r\nSUB replay.sink 9\r\n";
+  for (int i = 0; i < 200; ++i) stored += "PUB rp.x 1024\r\n" + std::string(1024, 'p') + "\r\n";
   const Case cases[] = {
       {"ping", "", "PING\r\n", size_t{64} << 20},
       {"js_api", "SUB r.inbox 1\r\n", "PUB $JS.API.INFO r.inbox 0\r\n\r\n", size_t{64} << 20},
       {"responder", "SUB r.inbox 1\r\n", request, kRequests * request.size()},
+      {"replay", stored, "REPLAY RP 9\r\n", size_t{64} << 20},
   };
   // The responder answers each request with 1 KiB.
   Client responder(ConnectUnix(sock()));
