@@ -4,11 +4,17 @@
 #   make bench  build, then run the benchmarks and print ratios
 #   make soak   long crash, power-loss and daemon torture runs (not part of make test)
 #   make fuzz   each libFuzzer target 10 minutes (FUZZ_SECONDS=N), in build-fuzz/
-#   make asan   the test suite under ASan+UBSan, in build-asan/
-#   make tsan   the test suite under ThreadSanitizer, in build-tsan/
+#   make asan   the whole test suite under ASan+UBSan, in build-asan/
+#   make tsan   the whole test suite under ThreadSanitizer, in build-tsan/
+# .ci/run runs make test, make asan, make tsan; asan and tsan end with their
+# own "N passed, M failed" line and fail on any sanitizer report, a child
+# process's included (tests/run.sh, SANITIZER_LOGS). Wall times measured:
+# docs/reliability.md, "Sanitizers".
 
 BUILD ?= build
 DATA ?= ./data
+# JOBS=N caps ninja's parallel jobs (default: ninja's, cores + 2).
+NINJA = ninja $(if $(JOBS),-j$(JOBS))
 
 .PHONY: all deps build run test bench soak fuzz asan tsan clean
 
@@ -21,7 +27,7 @@ $(BUILD)/build.ninja: | deps
 	meson setup $(BUILD) --buildtype=debugoptimized
 
 build: deps $(BUILD)/build.ninja
-	ninja -C $(BUILD)
+	$(NINJA) -C $(BUILD)
 
 run: build
 	$(BUILD)/server/shortbusd --data $(DATA)
@@ -43,15 +49,20 @@ soak: build
 fuzz: deps
 	fuzz/run.sh $${FUZZ_SECONDS:-600}
 
+# Sanitizer builds: -O1 (what both sanitizers advise) and line tables only
+# (-g1 after meson's -g): half the compile time of -O2 -g, and reports still
+# name file and line. No benchmarks; no fuzz step (build-fuzz is ASan+UBSan).
+SAN_SETUP = -Dbench=false -Doptimization=1 -Ddebug=true -Dcpp_args=-g1 -Dc_args=-g1
+
 asan: deps
-	[ -f build-asan/build.ninja ] || meson setup build-asan -Dsanitize=address -Dbench=false
-	ninja -C build-asan
-	FUZZ_SECONDS=0 tests/run.sh build-asan
+	[ -f build-asan/build.ninja ] || meson setup build-asan -Dsanitize=address $(SAN_SETUP)
+	$(NINJA) -C build-asan
+	FUZZ_SECONDS=0 SANITIZER_LOGS=build-asan/sanitizer-logs tests/run.sh build-asan
 
 tsan: deps
-	[ -f build-tsan/build.ninja ] || meson setup build-tsan -Dsanitize=thread -Dbench=false
-	ninja -C build-tsan
-	FUZZ_SECONDS=0 tests/run.sh build-tsan
+	[ -f build-tsan/build.ninja ] || meson setup build-tsan -Dsanitize=thread $(SAN_SETUP)
+	$(NINJA) -C build-tsan
+	FUZZ_SECONDS=0 SANITIZER_LOGS=build-tsan/sanitizer-logs tests/run.sh build-tsan
 
 clean:
 	rm -rf $(BUILD) build-asan build-tsan

@@ -27,8 +27,8 @@ bool SeekAtOrBefore(MDB_cursor* cur, uint32_t stream_no, StreamU64Key key, bool 
   if (rc == 0 && !strict && ViewOf(*k) == std::string_view(key.bytes, sizeof key.bytes)) return true;
   rc = rc == 0 ? mdb_cursor_get(cur, k, v, MDB_PREV) : mdb_cursor_get(cur, k, v, MDB_LAST);
   if (rc != 0) return false;
-  uint32_t s;
-  uint64_t x;
+  uint32_t s = 0;
+  uint64_t x = 0;
   return StreamU64Key::Parse(*k, &s, &x) && s == stream_no;
 }
 

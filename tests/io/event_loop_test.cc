@@ -542,7 +542,6 @@ TEST_P(EventLoopTest, StopAcceptingRefusesNewConnectionsKeepsOld) {
 TEST_P(EventLoopTest, AcceptRecoversAfterRunningOutOfFds) {
   EchoHandler echo;
   const uint16_t port = ListenEcho(&echo);
-  LoopThread thread(loop_);
   constexpr int kClients = 3;
   int fds[kClients];
   for (int& fd : fds) {
@@ -559,6 +558,10 @@ TEST_P(EventLoopTest, AcceptRecoversAfterRunningOutOfFds) {
   rlimit low = saved;
   low.rlim_cur = static_cast<rlim_t>(lowest_free);
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  // io_uring reads RLIMIT_NOFILE when an accept is submitted, not when it
+  // completes: the loop must arm its accept only now, under the low limit
+  // (started earlier, it raced this thread and sometimes, under TSan, won).
+  LoopThread thread(loop_);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);

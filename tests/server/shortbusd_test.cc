@@ -175,8 +175,11 @@ TEST_P(ShortbusdTest, PubSubAcrossUnixAndTcp) {
 // A subscriber that never reads while a publisher floods its subject is cut
 // off as a slow consumer; another subscriber keeps receiving everything.
 TEST_P(ShortbusdTest, SlowConsumerIsCutOffOthersKeepReceiving) {
+  // The cut-off's flush (its queued messages, then the -ERR) waits for the
+  // slow client, which reads only after the flood; write_deadline must
+  // outlast the flood (about 2 s under TSan) or the -ERR is dropped with it.
   const std::string config =
-      Config(R"({"max_payload": 65536, "max_pending": 1048576, "write_deadline": "1s"})");
+      Config(R"({"max_payload": 65536, "max_pending": 1048576, "write_deadline": "30s"})");
   auto d = Start({"--config", config});
   ASSERT_GT(port_, 0) << d->Log();
   const int slow = ConnectUnix(sock());
@@ -246,20 +249,24 @@ TEST_P(ShortbusdTest, FastPublisherIsSlowedNotTheReadingSubscriberCut) {
   ASSERT_TRUE(WriteAll(sub, "CONNECT {\"verbose\":false}\r\nSUB fast 1\r\nPING\r\n"));
   ASSERT_TRUE(ReadUntilContains(sub, &s, "PONG\r\n"));
   constexpr int kMessages = 20000;  // 20 MiB, 20 times max_pending, unpaced
-  const std::string payload(1024, 'y');
+  // 250 messages a write (256 KiB), all built before the clock starts: the
+  // publisher thread only writes, so it takes no CPU from the reader (under
+  // TSan both are slow enough to matter against the daemon's 100 ms stall).
+  constexpr int kBatch = 250;
+  static_assert(kMessages % kBatch == 0);
+  std::string batch;
+  for (int i = 0; i < kBatch; ++i) batch += "PUB fast 1024\r\n" + std::string(1024, 'y') + "\r\n";
   std::thread publisher([&] {
-    std::string batch;
-    for (int i = 0; i < kMessages; ++i) {
-      batch += "PUB fast 1024\r\n" + payload + "\r\n";
-      if (batch.size() >= 256 * 1024 || i + 1 == kMessages) {
-        if (!WriteAll(pub, batch)) return;
-        batch.clear();
-      }
+    for (int i = 0; i < kMessages / kBatch; ++i) {
+      if (!WriteAll(pub, batch)) return;
     }
   });
   int received = 0;
   size_t pos = 0;
   bool eof = false;
+  // Room for every message up front: growing a 16 MiB buffer stops this
+  // reader longer than the daemon's stall bound under TSan.
+  s.reserve(s.size() + size_t{kMessages} * 1100);
   ReadUntil(sub, &s, [&](const std::string& b) {
     for (size_t at; (at = b.find("MSG fast 1 1024\r\n", pos)) != std::string::npos;) {
       pos = at + 1;
