@@ -65,4 +65,4 @@ tsan: deps
 	FUZZ_SECONDS=0 SANITIZER_LOGS=build-tsan/sanitizer-logs tests/run.sh build-tsan
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz
