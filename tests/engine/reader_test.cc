@@ -378,6 +378,13 @@ TEST(ReaderDamage, UnreadableSegmentIsSkipped) {
 namespace shortbus::engine {
 namespace {
 
+// Segment `base` of the stream in `a` replaced, by rename, with the
+// segment of the same name of the stream in `b` (another identity).
+void ReplaceSegment(const testing::TempDir& a, const testing::TempDir& b, uint64_t base) {
+  std::filesystem::copy_file(b.Sub(SegmentFileName(base)), a.Sub("replacement.tmp"));
+  std::filesystem::rename(a.Sub("replacement.tmp"), a.Sub(SegmentFileName(base)));
+}
+
 // Segments a reader left stay mapped for seeks back, but a file replaced
 // under the same name is never served from the old mapping.
 TEST(ReaderParked, SeeksBackReuseMappingsButNotAReplacedFile) {
@@ -394,8 +401,7 @@ TEST(ReaderParked, SeeksBackReuseMappingsButNotAReplacedFile) {
     }
   }
   // Segment 2 of stream a replaced by segment 2 of stream b (another identity).
-  std::filesystem::copy_file(b.Sub(SegmentFileName(bases[1])), a.Sub("replacement.tmp"));
-  std::filesystem::rename(a.Sub("replacement.tmp"), a.Sub(SegmentFileName(bases[1])));
+  ReplaceSegment(a, b, bases[1]);
   ASSERT_TRUE(r->SeekToSequence(bases[0] + 1).ok());  // leave it, then come back
   ASSERT_EQ(NextSeq(r.get()), bases[0] + 1);
   absl::Status s = r->SeekToSequence(bases[1] + 1);
@@ -435,8 +441,7 @@ TEST(ReaderParked, ANextSegmentOfAnotherStreamIsStillReported) {
   { auto log = Build(b.path(), 5000); ASSERT_TRUE(log->Close().ok()); }
   const std::vector<uint64_t> bases = testing::SegmentBases(a.path());
   ASSERT_GE(bases.size(), 3u);
-  std::filesystem::copy_file(b.Sub(SegmentFileName(bases[1])), a.Sub("replacement.tmp"));
-  std::filesystem::rename(a.Sub("replacement.tmp"), a.Sub(SegmentFileName(bases[1])));
+  ReplaceSegment(a, b, bases[1]);
   auto r = *Reader::Open(a.path());
   ASSERT_TRUE(r->SeekToSequence(bases[1] - 1).ok());
   ASSERT_EQ(NextSeq(r.get()), bases[1] - 1);
