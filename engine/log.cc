@@ -1,6 +1,7 @@
 #include "engine/log.h"
 
 #include <lz4.h>
+#include <sched.h>
 
 #include <cstring>
 #include <utility>
@@ -26,6 +27,8 @@ Log::Impl::Impl(std::string dir, LogOptions options, StreamMeta meta)
       meta_(std::move(meta)) {
   if (!opt_.clock) opt_.clock = WallClockNs;
   max_frame_ = opt_.segment_size - kSegmentDataOffset;
+  cpu_set_t cpus;
+  can_poll_ = sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) > 1;
 }
 
 Log::Impl::~Impl() { (void)Close(); }
@@ -299,6 +302,7 @@ uint64_t Log::durable_seq() const { return impl_->durable_seq_.load(std::memory_
 uint64_t Log::first_seq() const { return impl_->first_seq_.load(std::memory_order_acquire); }
 uint64_t Log::last_seq() const { return impl_->last_seq_.load(std::memory_order_acquire); }
 void Log::RequestSync() { impl_->WakeBackground(true); }
+void Log::PrepareSync() { impl_->PrepareSync(); }
 
 absl::Status Log::WaitDurable(uint64_t seq, absl::Duration timeout) {
   return impl_->WaitDurable(seq, timeout);

@@ -47,6 +47,10 @@
 
 namespace shortbus::engine {
 
+// The longest the background thread polls for a sync request after
+// Log::PrepareSync().
+inline constexpr absl::Duration kSyncSoonPollLimit = absl::Microseconds(200);
+
 struct LogStats {
   uint64_t first_seq = 0;  // first retained sequence (last_seq + 1 when empty)
   uint64_t last_seq = 0;   // 0 when nothing was ever appended
@@ -130,6 +134,15 @@ class Log {
   // Asks the background thread to sync what was appended so far (a group
   // commit) and returns at once. Any thread; one futex wake at most.
   void RequestSync();
+  // Under kAlways with sync_on_append false: says that a RequestSync() will
+  // follow within microseconds (the caller is about to append a burst). The
+  // background thread wakes now and waits for the request by polling, for
+  // at most kSyncSoonPollLimit, so that its wake-up (tens of microseconds
+  // on a virtual machine) overlaps the appends instead of following them.
+  // It syncs only when the request comes. Any thread; no effect in other
+  // modes, while a sync is already wanted, or with a single usable CPU
+  // (polling would hold the CPU the request has to come from).
+  void PrepareSync();
 
   // Syncs, writes the sync records that make the next Open read no frame,
   // stops the background thread, removes the unused preallocated segment

@@ -13,6 +13,14 @@ namespace {
 // How often the background thread looks at max_age and deletable segments
 // when nothing else wakes it.
 constexpr absl::Duration kHousekeepingPeriod = absl::Seconds(1);
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
 }  // namespace
 
 absl::Status Log::Impl::Start() {
@@ -23,9 +31,32 @@ absl::Status Log::Impl::Start() {
 void Log::Impl::WakeBackground(bool want_sync) {
   {
     std::lock_guard<std::mutex> l(bg_mu_);
-    if (want_sync) sync_wanted_ = true;
+    if (want_sync) {
+      sync_wanted_ = true;
+      sync_requested_.store(true, std::memory_order_release);
+    }
   }
   bg_cv_.notify_one();
+}
+
+void Log::Impl::PrepareSync() {
+  if (opt_.sync != SyncMode::kAlways || opt_.sync_on_append || !can_poll_) return;
+  {
+    std::lock_guard<std::mutex> l(bg_mu_);
+    if (sync_wanted_ || sync_soon_) return;
+    sync_soon_ = true;
+  }
+  bg_cv_.notify_one();
+}
+
+// Polls for the request PrepareSync announced, bounded; pause keeps the
+// sibling hyperthread's share. Called without bg_mu_.
+void Log::Impl::AwaitSyncRequest() {
+  const auto until = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(kSyncSoonPollLimit);
+  while (!sync_requested_.load(std::memory_order_acquire)) {
+    if (std::chrono::steady_clock::now() >= until) return;
+    for (int i = 0; i < 16; ++i) CpuRelax();
+  }
 }
 
 void Log::Impl::Fail(const absl::Status& s) {
@@ -52,20 +83,29 @@ void Log::Impl::BackgroundLoop() {
       std::unique_lock<std::mutex> l(bg_mu_);
       Clock::time_point deadline = next_housekeeping;
       if (interval && next_sync < deadline) deadline = next_sync;
-      if (!stop_ && !sync_wanted_) bg_cv_.wait_until(l, deadline);
+      if (!stop_ && !sync_wanted_ && !sync_soon_) bg_cv_.wait_until(l, deadline);
       if (stop_) return;
+      if (sync_soon_ && !sync_wanted_) {
+        l.unlock();
+        AwaitSyncRequest();
+        l.lock();
+        if (stop_) return;
+      }
+      sync_soon_ = false;
       do_sync = sync_wanted_;
       sync_wanted_ = false;
+      sync_requested_.store(false, std::memory_order_relaxed);
     }
-    PrefaultAhead();
     const Clock::time_point now = Clock::now();
     if (interval && now >= next_sync) {
       do_sync = true;
       next_sync = now + sync_every;
     }
+    // The sync first: acknowledgements wait for it, pre-faulting waits for nobody.
     if (do_sync && !failed_flag_.load(std::memory_order_acquire)) {
       if (absl::Status s = SyncNow(); !s.ok()) Fail(s);
     }
+    PrefaultAhead();
     PrepareNextSegment();
     if (now >= next_housekeeping) {
       next_housekeeping = now + housekeeping_every;

@@ -90,6 +90,8 @@ class Log::Impl {
   // log_background.cc
   void BackgroundLoop();
   void WakeBackground(bool want_sync);
+  void PrepareSync();
+  void AwaitSyncRequest();
   absl::Status SyncNow();
   void Fail(const absl::Status& s);
   void PrepareNextSegment();
@@ -146,6 +148,10 @@ class Log::Impl {
   std::condition_variable durable_cv_;
   bool stop_ = false;
   bool sync_wanted_ = false;
+  bool sync_soon_ = false;  // PrepareSync: a request is expected; poll for it
+  // Mirrors sync_wanted_ being set, for AwaitSyncRequest to poll without bg_mu_.
+  std::atomic<bool> sync_requested_{false};
+  bool can_poll_ = false;  // more than one CPU in this process's affinity
   absl::Status failure_;
   std::function<void(uint64_t)> durable_cb_;
   std::thread bg_;

@@ -218,6 +218,8 @@ void JetStream::Capture(Stream* s, const PublishedMessage& m) {
       static_cast<int64_t>(m.headers.size() + m.payload.size()) > s->config.max_msg_size) {
     return SendPubError(reply, name, JsMessageTooBig());
   }
+  // The first append of a burst: the syncer wakes while the burst is read.
+  if (cfg.sync == engine::SyncMode::kAlways && !s->sync_wanted) s->stored->log().PrepareSync();
   absl::StatusOr<uint64_t> seq = s->stored->Append({m.subject, m.headers, m.payload, 0}, expect);
   if (!seq.ok()) {
     const absl::Status& st = seq.status();

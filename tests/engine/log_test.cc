@@ -155,6 +155,47 @@ TEST(Log, SyncAlwaysWithoutSyncOnAppendSyncsABurstOnceWhenAsked) {
   EXPECT_EQ(log->durable_seq(), more);
 }
 
+TEST(Log, PrepareSyncWakesTheSyncerButOnlyARequestSyncs) {
+  TempDir tmp;
+  LogOptions o = SmallOptions();
+  o.sync = SyncMode::kAlways;
+  o.sync_on_append = false;
+  o.prefault_window = 0;
+  auto log = MustOpen(tmp.path(), o);
+  const uint64_t syncs0 = log->stats().syncs;
+  const uint64_t first = *log->Append({"d", "", "payload", 0});
+  log->PrepareSync();
+  // A negative: nothing can be waited for. Well past the poll limit, the
+  // syncer has given up on the request without syncing.
+  absl::SleepFor(kSyncSoonPollLimit * 10);
+  EXPECT_EQ(log->stats().syncs, syncs0);
+  EXPECT_EQ(log->durable_seq(), 0u);
+  // The announced request, arriving while the syncer polls for it (from
+  // another thread, as the server's loop is), is served by one sync.
+  log->PrepareSync();
+  const uint64_t last = *log->Append({"d", "", "payload", 0});
+  std::thread requester([&] { log->RequestSync(); });
+  requester.join();
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (log->durable_seq() < last && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_EQ(log->durable_seq(), last);
+  EXPECT_GT(last, first);
+  EXPECT_EQ(log->stats().syncs - syncs0, 1u);
+}
+
+TEST(Log, PrepareSyncDoesNothingOutsideSyncAlways) {
+  TempDir tmp;
+  LogOptions o = SmallOptions();  // kNever
+  o.prefault_window = 0;
+  auto log = MustOpen(tmp.path(), o);
+  ASSERT_TRUE(log->Append({"d", "", "p", 0}).ok());
+  log->PrepareSync();
+  log->PrepareSync();
+  absl::SleepFor(kSyncSoonPollLimit * 10);
+  EXPECT_EQ(log->stats().syncs, 0u);
+  EXPECT_EQ(log->durable_seq(), 0u);
+}
+
 TEST(Log, SyncIntervalMakesDurableWithoutAsking) {
   TempDir tmp;
   LogOptions o = SmallOptions();
