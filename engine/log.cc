@@ -27,6 +27,8 @@ Log::Impl::Impl(std::string dir, LogOptions options, StreamMeta meta)
       meta_(std::move(meta)) {
   if (!opt_.clock) opt_.clock = WallClockNs;
   max_frame_ = opt_.segment_size - kSegmentDataOffset;
+  stage_writes_ = opt_.defer_publish && opt_.sync == SyncMode::kAlways;
+  if (stage_writes_) stage_ = std::make_unique<char[]>(kStageBytes);
   cpu_set_t cpus;
   can_poll_ = sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) > 1;
 }
@@ -161,12 +163,18 @@ absl::StatusOr<uint64_t> Log::Impl::WriteOne(const Message& msg, int64_t now) {
   const uint64_t raw_frame = *checked;
   if (absl::Status s = CheckRoom(1, raw_frame); !s.ok()) return s;
   if (active_ == nullptr || active_->end + raw_frame > active_->file.size()) {
-    Publish();  // what is written so far stays visible in the sealed segment
+    // What is written so far stays visible in the sealed segment.
+    if (absl::Status s = Publish(); !s.ok()) return s;
     if (absl::Status s = Roll(); !s.ok()) return s;
   }
   Segment* seg = active_;
   const uint64_t off = seg->end;
-  char* dst = seg->file.data() + off;
+  const bool staged = stage_writes_ && raw_frame <= kStageBytes;
+  if (stage_writes_ && (!staged || stage_len_ + raw_frame > kStageBytes)) {
+    if (absl::Status s = WriteStaged(); !s.ok()) return s;
+  }
+  if (staged && stage_len_ == 0) stage_from_ = off;
+  char* dst = staged ? stage_.get() + stage_len_ : seg->file.data() + off;
   int64_t ts = msg.timestamp_ns != 0 ? msg.timestamp_ns : (now != 0 ? now : Now());
   if (ts < last_ts_) ts = last_ts_;
   const uint64_t seq = next_seq_;
@@ -197,16 +205,31 @@ absl::StatusOr<uint64_t> Log::Impl::WriteOne(const Message& msg, int64_t now) {
   seg->last_seq = seq;
   seg->last_ts = ts;
   seg->written_frame_off = off;  // made visible by Publish
+  if (staged) stage_len_ += padded;
   next_seq_ = seq + 1;
   last_ts_ = ts;
   retained_bytes_.fetch_add(padded, std::memory_order_relaxed);
   return seq;
 }
 
-void Log::Impl::Publish() {
+absl::Status Log::Impl::WriteStaged() {
+  if (stage_len_ == 0) return absl::OkStatus();
+  SegmentFile& f = active_->file;
+  absl::Status s = fs_->WriteAt(f.fd(), stage_from_, stage_.get(), stage_len_, f.path());
+  if (!s.ok()) {
+    // The staged frames are lost with the failure; nothing acknowledged them.
+    Fail(s);
+    return s;
+  }
+  stage_len_ = 0;
+  return absl::OkStatus();
+}
+
+absl::Status Log::Impl::Publish() {
+  if (absl::Status s = WriteStaged(); !s.ok()) return s;
   Segment* seg = active_;
-  if (seg == nullptr) return;
-  if (seg->written_frame_off == 0) return;  // nothing written since Open
+  if (seg == nullptr) return absl::OkStatus();
+  if (seg->written_frame_off == 0) return absl::OkStatus();  // nothing written since Open
   seg->published_frame_off.store(seg->written_frame_off, std::memory_order_release);
   CommittedEnd(seg->file.data()).store(seg->end, std::memory_order_release);
   last_seq_.store(next_seq_ - 1, std::memory_order_release);
@@ -218,14 +241,28 @@ void Log::Impl::Publish() {
     prefault_trigger_ = seg->end + opt_.prefault_window / 2;
     WakeBackground(false);
   }
+  return absl::OkStatus();
+}
+
+void Log::Impl::PublishUnlessDeferred() {
+  if (stage_writes_) return;
+  (void)Publish();  // nothing staged: cannot fail
+  if (opt_.sync == SyncMode::kAlways && opt_.sync_on_append) WakeBackground(true);
+}
+
+absl::Status Log::Impl::PublishDeferred() {
+  if (absl::Status s = CheckFailed(); !s.ok()) return s;
+  if (!stage_writes_) return absl::OkStatus();
+  absl::Status s = Publish();
+  if (s.ok() && opt_.sync_on_append) WakeBackground(true);
+  return s;
 }
 
 absl::StatusOr<uint64_t> Log::Impl::Append(const Message& msg) {
   if (absl::Status s = CheckFailed(); !s.ok()) return s;
   absl::StatusOr<uint64_t> seq = WriteOne(msg, 0);
   if (!seq.ok()) return seq;
-  Publish();
-  if (opt_.sync == SyncMode::kAlways && opt_.sync_on_append) WakeBackground(true);
+  PublishUnlessDeferred();
   return seq;
 }
 
@@ -253,15 +290,13 @@ absl::StatusOr<uint64_t> Log::Impl::AppendBatch(absl::Span<const Message> msgs) 
     absl::StatusOr<uint64_t> seq = WriteOne(msgs[i], now);
     if (!seq.ok()) {
       if (i == 0) return seq.status();
-      Publish();
-      if (opt_.sync == SyncMode::kAlways && opt_.sync_on_append) WakeBackground(true);
+      PublishUnlessDeferred();
       return absl::Status(seq.status().code(),
                           absl::StrCat("appended ", i, " of ", msgs.size(), " messages (", first,
                                        "..", first + i - 1, "), then: ", seq.status().message()));
     }
   }
-  Publish();
-  if (opt_.sync == SyncMode::kAlways && opt_.sync_on_append) WakeBackground(true);
+  PublishUnlessDeferred();
   return first;
 }
 
@@ -303,6 +338,8 @@ uint64_t Log::first_seq() const { return impl_->first_seq_.load(std::memory_orde
 uint64_t Log::last_seq() const { return impl_->last_seq_.load(std::memory_order_acquire); }
 void Log::RequestSync() { impl_->WakeBackground(true); }
 void Log::PrepareSync() { impl_->PrepareSync(); }
+absl::Status Log::Publish() { return impl_->PublishDeferred(); }
+uint64_t Log::next_seq() const { return impl_->next_seq_; }
 
 absl::Status Log::WaitDurable(uint64_t seq, absl::Duration timeout) {
   return impl_->WaitDurable(seq, timeout);

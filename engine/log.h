@@ -9,7 +9,8 @@
 //   release order after the frame's bytes are in place.
 //
 // Durability levels, per sequence (always appended >= committed >= durable):
-//   appended  : Append returned the sequence; readers can see it.
+//   appended  : Append returned the sequence; readers can see it (under
+//               LogOptions::defer_publish: once Publish() returned).
 //   durable   : fdatasync covering it has returned; it survives power loss.
 //   durable_seq() reports the second. Under SyncMode::kAlways the background
 //   thread syncs as soon as there is something to sync, and appends that
@@ -19,7 +20,8 @@
 //   without blocking anyone.
 //
 // Threading
-//   Append, AppendBatch, Sync and Close: one thread at a time (the writer).
+//   Append, AppendBatch, Publish, next_seq, Sync and Close: one thread at a
+//   time (the writer).
 //   durable_seq, first_seq, last_seq, stats, WaitDurable: any thread.
 //   One background thread per Log syncs, pre-faults pages ahead of the
 //   writer, creates the next segment before it is needed, and expires and
@@ -46,6 +48,10 @@
 #include "engine/segment_header.h"
 
 namespace shortbus::engine {
+
+// The writer's buffer under LogOptions::defer_publish. A frame larger than
+// this is written through the mapping (after what is staged is written).
+inline constexpr uint64_t kStageBytes = uint64_t{1} << 20;
 
 // The longest the background thread polls for a sync request after
 // Log::PrepareSync().
@@ -112,6 +118,17 @@ class Log {
   // under discard=new, the whole batch fits). A disk full while rolling to a
   // new segment can still leave a prefix appended: the error says how many.
   absl::StatusOr<uint64_t> AppendBatch(absl::Span<const Message> msgs);
+
+  // Under LogOptions::defer_publish (and kAlways): writes what Append and
+  // AppendBatch staged since the last call and makes it visible (last_seq()
+  // and readers), then returns; the writer's thread, like Append. Writes
+  // staged frames first on its own at a segment roll, when the buffer is
+  // full, and in Sync() and Close(). A failed write fails the log, as a
+  // failed fdatasync does. Otherwise there is never anything to write: OK.
+  absl::Status Publish();
+  // The sequence the next Append will get (the writer's thread): under
+  // defer_publish it counts staged messages, which last_seq() does not.
+  uint64_t next_seq() const;
 
   // Highest sequence known durable (see levels above).
   uint64_t durable_seq() const;

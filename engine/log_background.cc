@@ -254,6 +254,7 @@ absl::Status Log::Impl::WaitDurable(uint64_t seq, absl::Duration timeout) {
 
 absl::Status Log::Impl::Sync() {
   if (absl::Status s = CheckFailed(); !s.ok()) return s;
+  if (absl::Status s = Publish(); !s.ok()) return s;
   absl::Status s = SyncNow();
   if (!s.ok()) Fail(s);
   return s;
@@ -262,6 +263,8 @@ absl::Status Log::Impl::Sync() {
 absl::Status Log::Impl::Close() {
   if (closed_) return close_status_;
   closed_ = true;
+  // Staged frames go to the file before the final sync (a failed write fails the log).
+  if (!failed_flag_.load(std::memory_order_acquire)) (void)Publish();
   {
     std::lock_guard<std::mutex> l(bg_mu_);
     stop_ = true;

@@ -80,7 +80,13 @@ class Log::Impl {
   absl::Status CheckRoom(uint64_t msgs, uint64_t frame_bytes) const;
   // `now` (0 = read the clock) stamps a message that carries no timestamp.
   absl::StatusOr<uint64_t> WriteOne(const Message& msg, int64_t now);
-  void Publish();
+  // Where the frame at `off` of `frame_bytes` is to be built: the stage, or
+  // the mapping (no staging, or a frame larger than the stage).
+  char* FrameDestination(uint64_t off, uint64_t frame_bytes);
+  absl::Status WriteStaged();  // the stage to the active segment; fails the log on error
+  absl::Status Publish();  // the stage written, then frames made visible
+  void PublishUnlessDeferred();   // Append's tail: publish (and wake) unless staging
+  absl::Status PublishDeferred();  // Log::Publish
   absl::Status Roll();
   absl::StatusOr<std::shared_ptr<Segment>> CreateSegmentFile(const std::string& path);
   absl::Status CheckFailed() const;    // closed or failed
@@ -130,6 +136,12 @@ class Log::Impl {
   int64_t last_ts_ = 0;
   uint64_t prefault_trigger_ = 0;
   uint64_t max_frame_ = 0;  // largest padded frame a segment can hold
+  // defer_publish under kAlways: frames [stage_from_, stage_from_ + stage_len_)
+  // of the active segment are in stage_, not yet in the file.
+  bool stage_writes_ = false;
+  std::unique_ptr<char[]> stage_;
+  uint64_t stage_from_ = 0;
+  uint64_t stage_len_ = 0;
 
   std::atomic<uint64_t> first_seq_{1};
   std::atomic<uint64_t> last_seq_{0};

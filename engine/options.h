@@ -73,6 +73,15 @@ struct LogOptions {
   // covers the whole burst instead of its first message, and the rest the
   // next sync. WaitDurable asks for a sync itself either way.
   bool sync_on_append = true;
+  // Under kAlways: Append and AppendBatch put frames in a writer-owned
+  // buffer (kStageBytes) and Log::Publish() writes them to the segment with
+  // one pwrite and makes them visible; they are not readable, durable or
+  // counted in last_seq() before that. Every sync cleans the pages the
+  // writer is filling, so a store through the mapping takes a write-protect
+  // fault (a TLB shootdown on the other CPU) on each page again after each
+  // sync; a write does not. For a caller that publishes once per burst (the
+  // server: per turn of its loop). Ignored in other modes.
+  bool defer_publish = false;
   RetentionLimits retention;
   Compression compression = Compression::kNone;
   // Payloads shorter than this are stored raw even with kLz4.

@@ -24,6 +24,7 @@ engine::LogOptions LogOptionsFor(const StreamConfig& c, const StoreOptions& o, b
   lo.sync = c.sync;
   lo.sync_interval = c.sync_interval;
   lo.sync_on_append = o.sync_on_append;
+  lo.defer_publish = o.defer_publish;
   lo.retention = c.retention;
   lo.compression = c.compression;
   lo.create_if_missing = create;
@@ -87,6 +88,7 @@ absl::StatusOr<uint64_t> StoredStream::Append(const engine::Message& msg, const 
 
 void StoredStream::TrackSubjects() {
   if (subjects_tracked_) return;
+  if (absl::Status s = log_->Publish(); !s.ok()) return;  // a failed log: the next append says so
   uint64_t indexed = 0;
   {
     std::lock_guard<std::mutex> l(index_mu_);
@@ -179,6 +181,7 @@ absl::Status StoredStream::DeleteMessage(uint64_t seq) {
 }
 
 absl::StatusOr<size_t> StoredStream::DeleteMessages(absl::Span<const uint64_t> seqs, bool sync) {
+  if (absl::Status s = log_->Publish(); !s.ok()) return s;  // a staged sequence is deleted too
   const uint64_t first = log_->first_seq(), last = log_->last_seq();
   size_t added = 0;
   absl::Status s = env_->Write([&](MDB_txn* txn) -> absl::Status {

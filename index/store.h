@@ -53,6 +53,10 @@ struct StoreOptions {
   // engine::LogOptions::sync_on_append for every stream: false when the
   // caller calls log().RequestSync() after each burst of appends.
   bool sync_on_append = true;
+  // engine::LogOptions::defer_publish for every stream: true in the daemon,
+  // which publishes each turn's appends at once (JetStream::PublishStaged).
+  // StoredStream publishes on its own before it reads the log itself.
+  bool defer_publish = false;
   EnvOptions env;
   engine::CorruptionReporter reporter;  // log recovery and indexing problems
   std::function<int64_t()> clock;       // empty = CLOCK_REALTIME

@@ -68,6 +68,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const DaemonFlags& flags)
   // JetStream asks for each sync=always stream's sync once per loop turn
   // (JetStream::WantSync), so a group commit covers every publish of a read.
   store_options.sync_on_append = false;
+  store_options.defer_publish = true;
   store_options.reporter = [](const engine::CorruptionReport& r) {
     std::fprintf(stderr, "shortbusd: %s %s: %s (offset %llu, %llu bytes)\n", r.tail ? "recovered" : "CORRUPTION",
                  r.file.c_str(), r.reason.c_str(), static_cast<unsigned long long>(r.offset),

@@ -185,6 +185,7 @@ void JetStream::Capture(Stream* s, const PublishedMessage& m) {
   std::string_view msg_id;
   index::AppendExpect expect;
   if (m.has_headers && !m.headers.empty()) {
+    PublishStaged();  // expectations compare with the stream's readable state
     // Checks in nats-server's order: duplicate first, then expectations.
     if (std::optional<std::string_view> id = HeaderValue(m.headers, kMsgIdHeader); id && !id->empty()) {
       msg_id = *id;
@@ -265,6 +266,10 @@ void JetStream::Capture(Stream* s, const PublishedMessage& m) {
 // What a new message sets off: the per-subject limit, interest retention
 // without interested consumers, and delivery to every consumer.
 void JetStream::AfterAppend(Stream* s, uint64_t seq, std::string_view subject) {
+  if (s->config.max_msgs_per_subject > 0 || s->config.retention == RetentionPolicy::kInterest ||
+      !s->consumers.empty()) {
+    PublishStaged();  // each of these reads the stream or deletes from it
+  }
   if (s->config.max_msgs_per_subject > 0) EnforcePerSubject(s, seq, subject);
   if (s->config.retention == RetentionPolicy::kInterest) {
     bool wanted = false;
@@ -362,8 +367,17 @@ void JetStream::WantSync(Stream* s) {
   host_->Post([this] { RequestSyncs(); });
 }
 
+void JetStream::PublishStaged() {
+  for (uint64_t id : sync_wanted_) {
+    auto it = streams_by_id_.find(id);
+    // A failed write fails the log: the next append reports it to its publisher.
+    if (it != streams_by_id_.end()) (void)it->second->stored->log().Publish();
+  }
+}
+
 void JetStream::RequestSyncs() {
   sync_posted_ = false;
+  PublishStaged();
   for (uint64_t id : sync_wanted_) {
     auto it = streams_by_id_.find(id);
     if (it == streams_by_id_.end()) continue;  // deleted this turn: nothing to make durable

@@ -101,6 +101,10 @@ class JetStream : public PublishObserver {
   // one group commit covers them all (engine::LogOptions::sync_on_append).
   void WantSync(Stream* s);
   void RequestSyncs();
+  // Writes what this turn's publishes staged (engine::LogOptions::defer_publish)
+  // and makes it readable. Called before anything reads a stream or its last
+  // sequence, and at the end of the turn; a no-op when nothing is staged.
+  void PublishStaged();
   void AfterAppend(Stream* s, uint64_t seq, std::string_view subject);
   void EnforcePerSubject(Stream* s, uint64_t seq, std::string_view subject);
   // After deletions and purges: consumers count their pending anew.

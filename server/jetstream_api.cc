@@ -81,6 +81,7 @@ std::string JetStream::ForClient(std::string_view description) const {
 
 void JetStream::HandleApi(std::string_view api, const PublishedMessage& m) {
   ++api_total_;
+  PublishStaged();
   std::vector<std::string_view> t;
   for (size_t start = 0;;) {
     const size_t dot = api.find('.', start);
@@ -251,6 +252,7 @@ std::string JetStream::StreamCreate(std::string_view type, const std::string& na
 }
 
 bool JetStream::Summarize(const std::string& name, StreamSummary* out) {
+  PublishStaged();
   Stream* s = FindStream(name);
   if (s == nullptr) return false;
   engine::Log& log = s->stored->log();
@@ -310,12 +312,14 @@ std::string JetStream::CreateStreamJson(const std::string& name, std::string_vie
 }
 
 std::string JetStream::StreamInfoJson(const std::string& name) {
+  PublishStaged();
   Stream* s = FindStream(name);
   if (s == nullptr) return ErrorJson(Type("stream_info_response"), JsStreamNotFound());
   return StreamInfo(Type("stream_info_response"), s);
 }
 
 std::string JetStream::ConsumerInfoJson(const std::string& stream, const std::string& consumer) {
+  PublishStaged();
   const std::string type = Type("consumer_info_response");
   Stream* s = FindStream(stream);
   if (s == nullptr) return ErrorJson(type, JsStreamNotFound());
@@ -327,6 +331,7 @@ std::string JetStream::ConsumerInfoJson(const std::string& stream, const std::st
 absl::StatusOr<uint64_t> JetStream::ReadStored(const std::string& stream, const ReadStart& start,
                                                const std::string& filter, uint64_t limit,
                                                const std::function<bool(const engine::Record&)>& fn) {
+  PublishStaged();
   Stream* s = FindStream(stream);
   if (s == nullptr) return absl::NotFoundError(absl::StrCat("stream not found: ", stream));
   engine::Log& log = s->stored->log();

@@ -213,6 +213,7 @@ void JetStream::SendStatus(std::string_view to, int code, std::string_view text,
 }
 
 void JetStream::HandleAck(std::string_view subject, const PublishedMessage& m) {
+  PublishStaged();
   // $JS.ACK.<stream>.<consumer>.<deliveries>.<sseq>.<cseq>.<ts>.<pending>
   // or, from newer servers' clients, with <domain>.<account hash> before
   // the stream and a random token after.
@@ -274,6 +275,7 @@ void JetStream::HandleAck(std::string_view subject, const PublishedMessage& m) {
 }
 
 void JetStream::HandleFlowControl(std::string_view subject) {
+  PublishStaged();
   // $JS.FC.<stream>.<consumer>.<n>
   std::array<std::string_view, 5> t;
   if (SplitTokens(subject, &t) != 5) return;
@@ -422,6 +424,7 @@ void JetStream::ArmTimer(Consumer* c) {
 
 void JetStream::OnConsumerTimer(Consumer* c) {
   if (stopped_) return;
+  PublishStaged();
   const int64_t now = host_->NowNs();
   // Pull requests: expiry (408 with what was not delivered) and heartbeats.
   for (auto it = c->waiting.begin(); it != c->waiting.end();) {

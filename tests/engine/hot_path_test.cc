@@ -57,6 +57,32 @@ TEST_P(HotPath, AppendAndBatchAllocateNothing) {
   EXPECT_EQ(log->last_seq(), 1u + 100'000 + 16'000);
 }
 
+// sync=always with deferred publication, as the daemon runs it: appends,
+// and a Publish (one pwrite) per burst of 256.
+TEST(HotPathDeferred, AppendAndPublishAllocateNothing) {
+  TempDir tmp;
+  LogOptions o;
+  o.sync = SyncMode::kAlways;
+  o.sync_on_append = false;
+  o.defer_publish = true;
+  o.segment_size = uint64_t{64} << 20;
+  auto log = *Log::Open(tmp.path(), o);
+  const std::string payload(128, 'p');
+  ASSERT_TRUE(log->Append({"warm.up", "", payload, 0}).ok());  // creates the first segment
+  ASSERT_TRUE(log->Publish().ok());
+
+  StartCountingAllocations();
+  for (int i = 0; i < 100'000; ++i) {
+    if (!log->Append({"telemetry.cpu", "", payload, 0}).ok()) break;
+    if (i % 256 == 255 && !log->Publish().ok()) break;
+  }
+  const bool published = log->Publish().ok();
+  const uint64_t seen = StopCountingAllocations();
+  EXPECT_TRUE(published);
+  EXPECT_EQ(seen, 0u) << "allocations on the append path";
+  EXPECT_EQ(log->last_seq(), 1u + 100'000);
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, HotPath, ::testing::Values(SyncMode::kNever, SyncMode::kInterval),
                          [](const auto& info) {
                            return info.param == SyncMode::kNever ? std::string("Never") : std::string("Interval");
