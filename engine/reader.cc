@@ -219,6 +219,18 @@ bool Reader::ContinueResync() {
   return false;
 }
 
+uint64_t Reader::FindFrameInRange(uint64_t from, uint64_t lo, uint64_t hi, uint64_t* seq) const {
+  const uint64_t end = LoadCommittedEnd(cur_);
+  for (uint64_t off = AlignUp(from, kFrameAlign); off + kFrameHeaderSize <= end; off += kFrameAlign) {
+    FrameView f;
+    if (DecodeFrame(cur_.data() + off, end - off, &f) == FrameStatus::kOk && f.sequence >= lo && f.sequence < hi) {
+      *seq = f.sequence;
+      return off;
+    }
+  }
+  return 0;
+}
+
 absl::Status Reader::Resync(uint64_t bad_off, const char* why) {
   resyncing_ = true;
   resync_bad_seq_ = expected_seq_;
@@ -296,8 +308,22 @@ absl::Status Reader::Next(Record* out) {
       }
       if (st != FrameStatus::kOk) return Resync(off_, FrameStatusName(st));
       if (f.sequence > expected_seq_) {
-        // A whole frame further on: the ones between are missing. Report
-        // them; the next call serves this frame.
+        // A whole frame further on. Misplaced (its checksum guards against
+        // damage, not against a frame copied or forged where it does not
+        // belong) when a frame carrying one of the sequences it skips
+        // follows it: resume there, or the misplaced frame's sequence
+        // would hide every real one after it.
+        uint64_t found_seq = 0;
+        if (const uint64_t found = FindFrameInRange(off_ + kFrameAlign, expected_seq_, f.sequence, &found_seq);
+            found != 0) {
+          const uint64_t bad_off = off_, missing = expected_seq_;
+          MoveTo(found, found_seq);
+          return absl::DataLossError(absl::StrCat(
+              "segment ", cur_.path(), " offset ", bad_off, ": a frame of sequence ", f.sequence,
+              " out of place; resumed at offset ", found, " (sequence ", found_seq, ")",
+              found_seq > missing ? absl::StrCat("; sequences ", missing, "..", found_seq - 1, " skipped") : ""));
+        }
+        // The ones between are missing. Report them; the next call serves this frame.
         const uint64_t missing = expected_seq_;
         expected_seq_ = f.sequence;
         if (f.sequence > min_seq_) {  // some missing sequence was wanted

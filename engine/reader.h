@@ -104,6 +104,10 @@ class Reader {
   // as frames arrive.
   absl::Status Resync(uint64_t bad_off, const char* why);
   bool ContinueResync();
+  // The first whole frame after `from` in the current segment whose sequence
+  // is in [lo, hi): its offset, or 0. A frame that jumps ahead of the
+  // expected sequence is believed only when no such frame follows it.
+  uint64_t FindFrameInRange(uint64_t from, uint64_t lo, uint64_t hi, uint64_t* seq) const;
   // Positions at the frame at `off` of the current segment, expected to
   // carry `seq`.
   void MoveTo(uint64_t off, uint64_t seq);

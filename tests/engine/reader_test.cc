@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "engine/coding.h"
+#include "engine/frame.h"
 #include "engine/log.h"
 #include "engine/segment_header.h"
 #include "tests/engine/test_util.h"
@@ -248,6 +249,51 @@ TEST(ReaderDamage, FollowerGetsFramesAppendedAfterADamagedOne) {
     ASSERT_TRUE(s.ok()) << s;
     EXPECT_EQ(rec.sequence, i);
     EXPECT_EQ(rec.payload, PayloadFor(i, 100));
+  }
+}
+
+// Found by fuzz/segment_fuzzer (corpus crash-forged-sequence-hides-later-
+// frames): a whole frame with a valid checksum but a sequence far ahead of
+// its place (copied or forged there) was believed, "sequences 3..999
+// missing", and every real frame after it, below 1000, was never served.
+TEST(ReaderDamage, AFrameOutOfPlaceAheadDoesNotHideTheFramesAfterIt) {
+  testing::TempDir tmp;
+  {
+    auto log = *Log::Open(tmp.path(), testing::SmallOptions());
+    for (uint64_t i = 1; i <= 6; ++i) ASSERT_TRUE(log->Append({"d", "", PayloadFor(i, 100), 0}).ok());
+    ASSERT_TRUE(log->Close().ok());
+  }
+  std::vector<uint64_t> offs;
+  {
+    auto r = *Reader::Open(tmp.path());
+    Record rec;
+    while (r->Next(&rec).ok()) offs.push_back(rec.offset);
+  }
+  ASSERT_EQ(offs.size(), 6u);
+  // Frame 3 becomes a whole frame of sequence 1000, of the same size.
+  std::string forged(offs[3] - offs[2], '\0');
+  EncodeFrame(forged.data(), 1000, 1, "d", "", PayloadFor(3, 100));
+  testing::WriteFileAt(SegPath(tmp.path(), 1), offs[2], forged);
+  for (const uint64_t from : {uint64_t{1}, uint64_t{5}}) {
+    auto r = *Reader::Open(tmp.path());
+    ASSERT_TRUE(r->SeekToSequence(from).ok());
+    std::vector<uint64_t> served;
+    int losses = 0;
+    Record rec;
+    for (int i = 0; i < 20; ++i) {
+      absl::Status s = r->Next(&rec);
+      if (IsEndOfData(s)) break;
+      if (absl::IsDataLoss(s)) {
+        ++losses;
+        continue;
+      }
+      ASSERT_TRUE(s.ok()) << s;
+      EXPECT_EQ(rec.payload, PayloadFor(rec.sequence, 100));
+      served.push_back(rec.sequence);
+    }
+    const std::vector<uint64_t> want = from == 1 ? std::vector<uint64_t>{1, 2, 4, 5, 6} : std::vector<uint64_t>{5, 6};
+    EXPECT_EQ(served, want) << "from " << from;
+    EXPECT_EQ(losses, 1) << "from " << from;  // the out-of-place frame, reported once
   }
 }
 
