@@ -81,6 +81,11 @@ FrameStatus DecodeFrame(const char* p, uint64_t avail, FrameView* out) {
   if ((flags & ~kFrameKnownFlags) != 0) return FrameStatus::kBadFlags;
   if (DecodeFixed64(p + 8) != FrameChecksum(p, frame_len, flags)) return FrameStatus::kBadChecksum;
   if (!(flags & kFrameFlagLz4) && payload_len != stored_len) return FrameStatus::kBadLength;
+  // Compressed only when smaller; LZ4 expands at most about 255 times. A
+  // forged length beyond that would make a reader allocate it to find out.
+  if ((flags & kFrameFlagLz4) && (payload_len <= stored_len || payload_len > uint64_t{stored_len} * 255 + 64)) {
+    return FrameStatus::kBadLength;
+  }
   out->frame_len = frame_len;
   out->flags = flags;
   out->sequence = DecodeFixed64(p + 16);

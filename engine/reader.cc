@@ -347,6 +347,12 @@ absl::Status Reader::Next(Record* out) {
       out->subject = f.subject;
       out->headers = f.headers;
       if (f.compressed()) {
+        // No message is larger than its segment: a forged length must not
+        // size the buffer (DecodeFrame bounds it by the stored length too).
+        if (f.payload_len > cur_.size()) {
+          return absl::DataLossError(absl::StrCat("segment ", cur_.path(), " sequence ", f.sequence,
+                                                  ": compressed payload claims ", f.payload_len, " bytes"));
+        }
         if (scratch_.size() < f.payload_len) scratch_.resize(f.payload_len);
         int n = LZ4_decompress_safe(f.stored_payload.data(), scratch_.data(),
                                     static_cast<int>(f.stored_payload.size()),

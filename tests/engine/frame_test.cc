@@ -87,6 +87,30 @@ TEST(Frame, InconsistentFieldLengthsAreBadLength) {
   EXPECT_EQ(DecodeFrame(buf.data(), buf.size(), &f), FrameStatus::kBadLength);
 }
 
+// Found by fuzz/segment_fuzzer (corpus oom-forged-compressed-length): a
+// whole LZ4 frame claiming a huge payload made the reader allocate it
+// (2 GB for one input) before the decompression failed.
+TEST(Frame, CompressedLengthsOutsideWhatLz4CanProduceAreBadLength) {
+  const std::string stored(10, 's');  // bytes standing for a compressed payload
+  const auto frame_claiming = [&](uint32_t payload_len) {
+    std::vector<char> buf(PaddedFrameSize(1, 0, stored.size()));
+    buf[kFrameHeaderSize] = 'a';
+    std::copy(stored.begin(), stored.end(), buf.begin() + kFrameHeaderSize + 1);
+    SealFrame(buf.data(), kFrameFlagLz4, 1, 1, 1, 0, stored.size(), payload_len);
+    return buf;
+  };
+  const auto status_of = [&](uint32_t payload_len) {
+    const std::vector<char> buf = frame_claiming(payload_len);
+    FrameView f;
+    return DecodeFrame(buf.data(), buf.size(), &f);
+  };
+  EXPECT_EQ(status_of(1u << 30), FrameStatus::kBadLength);
+  EXPECT_EQ(status_of(10), FrameStatus::kBadLength);  // not smaller than stored
+  EXPECT_EQ(status_of(10 * 255 + 64 + 1), FrameStatus::kBadLength);
+  EXPECT_EQ(status_of(10 * 255 + 64), FrameStatus::kOk);
+  EXPECT_EQ(status_of(11), FrameStatus::kOk);
+}
+
 TEST(Frame, UnknownFlagsRejected) {
   auto buf = Encode(1, "subj", "", "xyz");
   EncodeFixed32(buf.data() + 4, 0x80);
