@@ -80,9 +80,6 @@ class Log::Impl {
   absl::Status CheckRoom(uint64_t msgs, uint64_t frame_bytes) const;
   // `now` (0 = read the clock) stamps a message that carries no timestamp.
   absl::StatusOr<uint64_t> WriteOne(const Message& msg, int64_t now);
-  // Where the frame at `off` of `frame_bytes` is to be built: the stage, or
-  // the mapping (no staging, or a frame larger than the stage).
-  char* FrameDestination(uint64_t off, uint64_t frame_bytes);
   absl::Status WriteStaged();  // the stage to the active segment; fails the log on error
   absl::Status Publish();  // the stage written, then frames made visible
   void PublishUnlessDeferred();   // Append's tail: publish (and wake) unless staging

@@ -199,6 +199,7 @@ class JetStreamTest : public ::testing::Test {
     index::StoreOptions o;
     o.clock = host_.Clock();
     o.sync_on_append = sync_on_append_;
+    o.defer_publish = defer_publish_;
     absl::StatusOr<std::unique_ptr<index::Store>> s = index::Store::Open(dir_, o);
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = *std::move(s);
@@ -236,6 +237,7 @@ class JetStreamTest : public ::testing::Test {
   std::vector<Msg> Take(ClientId id) { return ParseOut(h_.Out(id)); }
 
   bool sync_on_append_ = true;  // index::StoreOptions::sync_on_append (the daemon: false)
+  bool defer_publish_ = false;  // index::StoreOptions::defer_publish (the daemon: true)
 
   // One API request from kApi; its response as JSON (null when none came).
   Json Api(const std::string& api, const std::string& body = "") {
@@ -1696,6 +1698,55 @@ TEST_F(JetStreamTest, SyncAlwaysAsksForOneSyncPerTurnOfTheLoop) {
   const std::vector<Msg> acks = Take(kApi);
   ASSERT_EQ(acks.size(), static_cast<size_t>(kCount));
   for (int i = 0; i < kCount; ++i) EXPECT_EQ(Json::parse(acks[i].payload)["seq"], i + 1);
+}
+
+// As the daemon runs sync=always streams: a turn's appends are staged in the
+// writer's buffer (engine::LogOptions::defer_publish) until the turn ends.
+// Whatever reads the stream within the same turn must see them: an
+// expected-last-sequence check, a message get, a pull request.
+TEST_F(JetStreamTest, SyncAlwaysStagedAppendsAreReadableWithinTheTurn) {
+  sync_on_append_ = false;
+  defer_publish_ = true;
+  ReopenStore();
+  AddStream("T", {{"sync", "always"}});
+  index::StoredStream* stored = store_->Find("T");
+  ASSERT_NE(stored, nullptr);
+  host_.DrainPosts();
+  h_.Type(kApi, Pub("t.a", "_INBOX.ack.1", "one"));
+  // Staged: not readable yet, and the turn is not over.
+  EXPECT_EQ(stored->log().last_seq(), 0u);
+  EXPECT_EQ(stored->log().next_seq(), 2u);
+  // Same turn: an expectation on the staged message, one more staged, and a get of it.
+  h_.Type(kApi, HPub("t.a", "_INBOX.ack.2", Hdrs({{"Nats-Expected-Last-Sequence", "1"}}), "two") +
+                    Pub("t.a", "_INBOX.ack.3", "three") +
+                    Pub("$JS.API.STREAM.MSG.GET.T", "_INBOX.api", R"({"seq":3})"));
+  std::vector<Msg> api = Take(kApi);
+  ASSERT_EQ(api.size(), 1u);  // the get; the acknowledgements wait for the sync
+  const Json got = Json::parse(api[0].payload);
+  ASSERT_FALSE(got.contains("error")) << got.dump();
+  EXPECT_EQ(got["message"]["seq"], 3);
+  host_.DrainPosts();  // the end of the turn: publish what is left, ask for the sync
+  const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (stored->log().durable_seq() < 3 && std::chrono::steady_clock::now() < limit) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(stored->log().durable_seq(), 3u);
+  host_.DrainPosts();
+  const std::vector<Msg> acks = Take(kApi);
+  ASSERT_EQ(acks.size(), 3u);
+  for (size_t i = 0; i < acks.size(); ++i) {
+    const Json ack = Json::parse(acks[i].payload);
+    EXPECT_FALSE(ack.contains("error")) << ack.dump();
+    EXPECT_EQ(ack["seq"], i + 1);
+  }
+  // With a consumer, an append is readable at once: a pull request in the
+  // same turn gets it.
+  ASSERT_FALSE(AddDurable("T", "C", kPull).contains("error"));
+  h_.Type(kApi, Pub("t.b", "_INBOX.ack.4", "four"));
+  Next("C", R"({"batch":4,"no_wait":true})", "_INBOX.w.1", "T");
+  const std::vector<Msg> pulled = Take(kWorker);
+  ASSERT_GE(pulled.size(), 4u);
+  EXPECT_EQ(pulled[3].payload, "four");
 }
 
 // Found by fuzz/jetstream_api_fuzzer: a name or subject that is not UTF-8
