@@ -205,14 +205,12 @@ void Reader::MoveTo(uint64_t off, uint64_t seq) {
 
 bool Reader::ContinueResync() {
   const uint64_t end = LoadCommittedEnd(cur_);
-  for (uint64_t off = resync_scan_from_; off + kFrameHeaderSize <= end; off += kFrameAlign) {
-    FrameView f;
-    // The frame that carries the expected sequence counts: damage (zeroed
-    // bytes, a cut) can stand before it without it being lost.
-    if (DecodeFrame(cur_.data() + off, end - off, &f) == FrameStatus::kOk && f.sequence >= resync_bad_seq_) {
-      MoveTo(off, f.sequence);
-      return true;
-    }
+  // The frame that carries the expected sequence counts: damage (zeroed
+  // bytes, a cut) can stand before it without it being lost.
+  uint64_t seq = 0;
+  if (const uint64_t off = FindFrameInRange(resync_scan_from_, resync_bad_seq_, UINT64_MAX, &seq); off != 0) {
+    MoveTo(off, seq);
+    return true;
   }
   // New frames start at or after today's committed end: scan only those next time.
   resync_scan_from_ = std::max(resync_scan_from_, AlignUp(end, kFrameAlign));
@@ -223,7 +221,7 @@ uint64_t Reader::FindFrameInRange(uint64_t from, uint64_t lo, uint64_t hi, uint6
   const uint64_t end = LoadCommittedEnd(cur_);
   for (uint64_t off = AlignUp(from, kFrameAlign); off + kFrameHeaderSize <= end; off += kFrameAlign) {
     FrameView f;
-    if (DecodeFrame(cur_.data() + off, end - off, &f) == FrameStatus::kOk && f.sequence >= lo && f.sequence < hi) {
+    if (DecodeFrame(cur_.data() + off, end - off, &f) == FrameStatus::kOk && f.sequence >= lo && f.sequence <= hi) {
       *seq = f.sequence;
       return off;
     }
@@ -314,7 +312,7 @@ absl::Status Reader::Next(Record* out) {
         // follows it: resume there, or the misplaced frame's sequence
         // would hide every real one after it.
         uint64_t found_seq = 0;
-        if (const uint64_t found = FindFrameInRange(off_ + kFrameAlign, expected_seq_, f.sequence, &found_seq);
+        if (const uint64_t found = FindFrameInRange(off_ + kFrameAlign, expected_seq_, f.sequence - 1, &found_seq);
             found != 0) {
           const uint64_t bad_off = off_, missing = expected_seq_;
           MoveTo(found, found_seq);

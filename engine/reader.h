@@ -104,9 +104,9 @@ class Reader {
   // as frames arrive.
   absl::Status Resync(uint64_t bad_off, const char* why);
   bool ContinueResync();
-  // The first whole frame after `from` in the current segment whose sequence
-  // is in [lo, hi): its offset, or 0. A frame that jumps ahead of the
-  // expected sequence is believed only when no such frame follows it.
+  // The first whole frame at or after `from` in the current segment, up to
+  // its committed end, whose sequence is in [lo, hi]: its offset (never 0:
+  // frames start at kSegmentDataOffset), or 0 when there is none.
   uint64_t FindFrameInRange(uint64_t from, uint64_t lo, uint64_t hi, uint64_t* seq) const;
   // Positions at the frame at `off` of the current segment, expected to
   // carry `seq`.

@@ -18,6 +18,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::PayloadFor;
+using testing::ReadSequences;
 using testing::SmallOptions;
 using testing::TempDir;
 
@@ -27,24 +28,6 @@ LogOptions DeferredOptions() {
   o.sync_on_append = false;
   o.defer_publish = true;
   return o;
-}
-
-// Every readable record's sequence, checking each payload against PayloadFor.
-std::vector<uint64_t> ReadAll(const std::string& dir, size_t payload_len) {
-  auto r = Reader::Open(dir);
-  EXPECT_TRUE(r.ok()) << r.status();
-  std::vector<uint64_t> seqs;
-  if (!r.ok()) return seqs;
-  Record rec;
-  while (true) {
-    absl::Status s = (*r)->Next(&rec);
-    if (IsEndOfData(s)) break;
-    EXPECT_TRUE(s.ok()) << s;
-    if (!s.ok()) break;
-    EXPECT_EQ(rec.payload, PayloadFor(rec.sequence, payload_len)) << "sequence " << rec.sequence;
-    seqs.push_back(rec.sequence);
-  }
-  return seqs;
 }
 
 std::vector<uint64_t> OneTo(uint64_t n) {
@@ -64,10 +47,10 @@ TEST(DeferredPublish, AppendsAreInvisibleUntilPublished) {
   for (uint64_t i = 1; i <= 3; ++i) ASSERT_EQ(*AppendNumbered(log.get(), i, 100), i);
   EXPECT_EQ(log->last_seq(), 0u);
   EXPECT_EQ(log->next_seq(), 4u);
-  EXPECT_TRUE(ReadAll(tmp.path(), 100).empty());
+  EXPECT_TRUE(ReadSequences(tmp.path(), 100).empty());
   ASSERT_TRUE(log->Publish().ok());
   EXPECT_EQ(log->last_seq(), 3u);
-  EXPECT_EQ(ReadAll(tmp.path(), 100), OneTo(3));
+  EXPECT_EQ(ReadSequences(tmp.path(), 100), OneTo(3));
   // Nothing staged: Publish is a no-op, and a sync request covers it all.
   ASSERT_TRUE(log->Publish().ok());
   log->RequestSync();
@@ -78,7 +61,7 @@ TEST(DeferredPublish, AppendsAreInvisibleUntilPublished) {
   ASSERT_EQ(*log->AppendBatch(batch), 4u);
   EXPECT_EQ(log->last_seq(), 3u);
   ASSERT_TRUE(log->Publish().ok());
-  EXPECT_EQ(ReadAll(tmp.path(), 100), OneTo(5));
+  EXPECT_EQ(ReadSequences(tmp.path(), 100), OneTo(5));
 }
 
 TEST(DeferredPublish, AFullStageAndFramesLargerThanItKeepTheirOrder) {
@@ -92,7 +75,7 @@ TEST(DeferredPublish, AFullStageAndFramesLargerThanItKeepTheirOrder) {
   for (; seq <= 25; ++seq) ASSERT_EQ(*AppendNumbered(log.get(), seq, kMid), seq);
   EXPECT_EQ(log->last_seq(), 0u);  // written in part, published not at all
   ASSERT_TRUE(log->Publish().ok());
-  EXPECT_EQ(ReadAll(tmp.path(), kMid).size(), 25u);
+  EXPECT_EQ(ReadSequences(tmp.path(), kMid).size(), 25u);
   // A frame larger than the stage goes through the mapping, after what is
   // staged and before what follows.
   const size_t kBig = kStageBytes + 4096;
@@ -121,7 +104,7 @@ TEST(DeferredPublish, StagedFramesFollowTheWriterAcrossRolls) {
   ASSERT_TRUE(log->Publish().ok());
   EXPECT_EQ(log->last_seq(), n);
   EXPECT_GE(testing::SegmentBases(tmp.path()).size(), 3u);
-  EXPECT_EQ(ReadAll(tmp.path(), 1000), OneTo(n));
+  EXPECT_EQ(ReadSequences(tmp.path(), 1000), OneTo(n));
 }
 
 TEST(DeferredPublish, SyncAndCloseWriteWhatIsStaged) {
@@ -137,7 +120,7 @@ TEST(DeferredPublish, SyncAndCloseWriteWhatIsStaged) {
   }
   auto again = *Log::Open(tmp.path(), o);
   EXPECT_EQ(again->last_seq(), 2u);
-  EXPECT_EQ(ReadAll(tmp.path(), 100), OneTo(2));
+  EXPECT_EQ(ReadSequences(tmp.path(), 100), OneTo(2));
 }
 
 TEST(DeferredPublish, IgnoredOutsideSyncAlways) {
@@ -147,7 +130,7 @@ TEST(DeferredPublish, IgnoredOutsideSyncAlways) {
   auto log = *Log::Open(tmp.path(), o);
   ASSERT_TRUE(AppendNumbered(log.get(), 1, 100).ok());
   EXPECT_EQ(log->last_seq(), 1u);
-  EXPECT_EQ(ReadAll(tmp.path(), 100), OneTo(1));
+  EXPECT_EQ(ReadSequences(tmp.path(), 100), OneTo(1));
 }
 
 class FailingWrites : public FileSystem {
@@ -181,7 +164,7 @@ TEST(DeferredPublish, AFailedWriteFailsTheLog) {
   log.reset();
   auto again = *Log::Open(tmp.path(), o);
   EXPECT_EQ(again->last_seq(), 1u);
-  EXPECT_EQ(ReadAll(tmp.path(), 100), OneTo(1));
+  EXPECT_EQ(ReadSequences(tmp.path(), 100), OneTo(1));
 }
 
 }  // namespace

@@ -44,21 +44,7 @@ class FaultyFileSystem : public FileSystem {
   }
 };
 
-uint64_t CountReadable(const std::string& dir) {
-  auto r = Reader::Open(dir);
-  EXPECT_TRUE(r.ok());
-  Record rec;
-  uint64_t n = 0;
-  while (true) {
-    absl::Status s = (*r)->Next(&rec);
-    if (IsEndOfData(s)) break;
-    EXPECT_TRUE(s.ok()) << s;
-    if (!s.ok()) break;
-    EXPECT_EQ(rec.payload, PayloadFor(rec.sequence, 1000));
-    ++n;
-  }
-  return n;
-}
+uint64_t CountReadable(const std::string& dir) { return testing::ReadSequences(dir, 1000).size(); }
 
 TEST(FileFaults, DiskFullRefusesAppendThenRecovers) {
   TempDir tmp;

@@ -1,5 +1,7 @@
 #include "tests/engine/test_util.h"
 
+#include <gtest/gtest.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "engine/reader.h"
 #include "engine/segment_header.h"
 
 namespace shortbus::engine::testing {
@@ -47,6 +50,23 @@ std::string PayloadFor(uint64_t seq, size_t len) {
     s[i] = static_cast<char>('a' + (x % 26));
   }
   return s;
+}
+
+std::vector<uint64_t> ReadSequences(const std::string& dir, size_t payload_len) {
+  std::vector<uint64_t> seqs;
+  absl::StatusOr<std::unique_ptr<Reader>> r = Reader::Open(dir);
+  EXPECT_TRUE(r.ok()) << r.status();
+  if (!r.ok()) return seqs;
+  Record rec;
+  while (true) {
+    absl::Status s = (*r)->Next(&rec);
+    if (IsEndOfData(s)) break;
+    EXPECT_TRUE(s.ok()) << s;
+    if (!s.ok()) break;
+    EXPECT_EQ(rec.payload, PayloadFor(rec.sequence, payload_len)) << "sequence " << rec.sequence;
+    seqs.push_back(rec.sequence);
+  }
+  return seqs;
 }
 
 std::vector<std::string> ListDir(const std::string& dir) {

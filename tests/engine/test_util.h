@@ -33,6 +33,11 @@ LogOptions SmallOptions(std::vector<CorruptionReport>* reports = nullptr);
 // Payload of `len` bytes derived from `seq`, so a test can check what it reads.
 std::string PayloadFor(uint64_t seq, size_t len);
 
+// Every record a new Reader serves from the start of the stream in `dir`,
+// expecting no error and payloads made by PayloadFor(seq, payload_len):
+// their sequences.
+std::vector<uint64_t> ReadSequences(const std::string& dir, size_t payload_len);
+
 // Names of the files in `dir`, sorted.
 std::vector<std::string> ListDir(const std::string& dir);
 
