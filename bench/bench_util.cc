@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
@@ -89,6 +90,20 @@ std::string FileSystemName(const std::string& path) {
     case 0xF2F52010: return "f2fs";
   }
   return absl::StrFormat("0x%x", static_cast<uint64_t>(st.f_type));
+}
+
+uint64_t NamedThreadsCpuNs(const std::string& name) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string got;
+    if (!std::getline(comm, got) || got != name) continue;
+    std::ifstream schedstat(task.path() / "schedstat");
+    uint64_t on_cpu_ns = 0;  // first field: time spent on the CPU
+    if (schedstat >> on_cpu_ns) total += on_cpu_ns;
+  }
+  return total;
 }
 
 const char* ModeName(engine::SyncMode m) { return engine::SyncModeName(m).data(); }

@@ -63,6 +63,11 @@ void AddLatencyCounters(benchmark::State& state, std::vector<double> ns, const s
 // The file system `path` is on ("ext4", "tmpfs", ... or its magic in hex).
 std::string FileSystemName(const std::string& path);
 
+// CPU time (ns) used so far by this process's live threads named `name`
+// (engine/thread_name.h), from /proc/self/task/*/schedstat. A thread that
+// has exited no longer counts: read it while the threads run.
+uint64_t NamedThreadsCpuNs(const std::string& name);
+
 // "never", "interval", "always": as in benchmark names.
 const char* ModeName(engine::SyncMode m);
 

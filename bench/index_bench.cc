@@ -110,6 +110,9 @@ constexpr size_t kSubjects = 8;
 constexpr size_t kSubjectLen = 16;
 constexpr uint64_t kSegmentSize = 64 * kMiB;
 constexpr absl::Duration kInterval = absl::Milliseconds(50);
+// Appends between two Log::Publish calls on the staged write path: a
+// daemon loop turn with 256 publishes in flight.
+constexpr uint64_t kTurn = 256;
 // Frame bytes per side of one BM_IndexAppend pair.
 constexpr uint64_t kAppendBytes = 256 * kMiB;
 constexpr uint64_t kSeekMsgs = 10'000'000;
@@ -224,6 +227,8 @@ struct SideResult {
   double cpu_s = 0;         // process CPU (every thread), start to done
   double writer_cpu_s = 0;  // the appending thread's CPU during the loop
   uint64_t writer_faults = 0;  // ... and the minor page faults it took
+  double log_cpu_s = 0;     // the log's background thread ("sb-log"), start to done
+  double index_cpu_s = 0;   // the store's indexer thread ("sb-index"), start to done
   uint64_t syncs = 0;       // log fdatasyncs during the run
   uint64_t commits = 0;     // index commits during the run (store)
   absl::Status status;
@@ -234,9 +239,12 @@ struct SideResult {
 // engine_bench), then waits for the last to be durable (and indexed).
 // `append` appends message i and returns its sequence.
 template <typename AppendFn, typename LogFn, typename IndexedFn>
-SideResult TimeAppends(uint64_t n, AppendFn append, LogFn log, IndexedFn wait_indexed) {
+SideResult TimeAppends(uint64_t n, bool staged, AppendFn append, LogFn log, IndexedFn wait_indexed) {
   SideResult r;
   absl::StatusOr<uint64_t> warm = append(0);
+  if (warm.ok() && staged) {
+    if (absl::Status p = log().Publish(); !p.ok()) warm = p;
+  }
   if (!warm.ok()) {
     r.status = warm.status();
     return r;
@@ -245,6 +253,8 @@ SideResult TimeAppends(uint64_t n, AppendFn append, LogFn log, IndexedFn wait_in
   const uint64_t syncs0 = log().stats().syncs;
   uint64_t last = 0;
   const double cpu0 = CpuSeconds(CLOCK_PROCESS_CPUTIME_ID);
+  const uint64_t log_cpu0 = bench::NamedThreadsCpuNs("sb-log");
+  const uint64_t index_cpu0 = bench::NamedThreadsCpuNs("sb-index");
   const double wcpu0 = CpuSeconds(CLOCK_THREAD_CPUTIME_ID);
   const uint64_t faults0 = ThreadMinorFaults();
   const Clock::time_point t0 = Clock::now();
@@ -255,6 +265,9 @@ SideResult TimeAppends(uint64_t n, AppendFn append, LogFn log, IndexedFn wait_in
       return r;
     }
     last = *seq;
+    if (staged && (i % kTurn == 0 || i == n)) {
+      if (r.status = log().Publish(); !r.status.ok()) return r;
+    }
   }
   const Clock::time_point t1 = Clock::now();
   const double wcpu1 = CpuSeconds(CLOCK_THREAD_CPUTIME_ID);
@@ -265,6 +278,8 @@ SideResult TimeAppends(uint64_t n, AppendFn append, LogFn log, IndexedFn wait_in
   if (r.status.ok()) r.status = wait_indexed(last);
   const Clock::time_point t3 = Clock::now();
   const double cpu1 = CpuSeconds(CLOCK_PROCESS_CPUTIME_ID);
+  r.log_cpu_s = static_cast<double>(bench::NamedThreadsCpuNs("sb-log") - log_cpu0) / 1e9;
+  r.index_cpu_s = static_cast<double>(bench::NamedThreadsCpuNs("sb-index") - index_cpu0) / 1e9;
   r.writer_s = Seconds(t1 - t0);
   r.durable_s = Seconds(t2 - t0);
   r.done_s = Seconds(t3 - t0);
@@ -274,22 +289,26 @@ SideResult TimeAppends(uint64_t n, AppendFn append, LogFn log, IndexedFn wait_in
   return r;
 }
 
-SideResult EngineSide(SyncMode mode, uint64_t n) {
+SideResult EngineSide(SyncMode mode, bool staged, uint64_t n) {
   ScratchDir dir("append-engine");
-  absl::StatusOr<std::unique_ptr<Log>> log = Log::Open(dir.path(), EngineOptions(mode));
+  LogOptions options = EngineOptions(mode);
+  options.defer_publish = staged;
+  absl::StatusOr<std::unique_ptr<Log>> log = Log::Open(dir.path(), options);
   if (!log.ok()) return SideResult{.status = log.status()};
   SideResult r = TimeAppends(
-      n, [&](uint64_t i) { return (*log)->Append(Msg(i)); }, [&]() -> Log& { return **log; },
+      n, staged, [&](uint64_t i) { return (*log)->Append(Msg(i)); }, [&]() -> Log& { return **log; },
       [](uint64_t) { return absl::OkStatus(); });
   absl::Status c = (*log)->Close();
   if (r.status.ok()) r.status = c;
   return r;
 }
 
-SideResult StoreSide(SyncMode mode, uint64_t n) {
+SideResult StoreSide(SyncMode mode, bool staged, uint64_t n) {
   ScratchDir dir("append-store");
   IndexWaiter waiter;  // outlives the store
-  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir.path(), StoreOptions{});
+  StoreOptions options;
+  options.defer_publish = staged;
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir.path(), options);
   if (!store.ok()) return SideResult{.status = store.status()};
   absl::StatusOr<StoredStream*> stream = (*store)->CreateStream(Config("append", mode));
   if (!stream.ok()) return SideResult{.status = stream.status()};
@@ -297,7 +316,7 @@ SideResult StoreSide(SyncMode mode, uint64_t n) {
   waiter.Attach(s);
   uint64_t commits0 = 0;
   SideResult r = TimeAppends(
-      n,
+      n, staged,
       [&](uint64_t i) {
         if (i == 1) commits0 = waiter.commits();
         return s->Append(Msg(i));
@@ -314,18 +333,18 @@ SideResult StoreSide(SyncMode mode, uint64_t n) {
 
 // One iteration = one pair (engine alone, then the store, or the other way
 // round on alternate repetitions): the ratio compares runs seconds apart.
-void BM_IndexAppend(benchmark::State& state, SyncMode mode) {
+void BM_IndexAppend(benchmark::State& state, SyncMode mode, bool staged) {
   static int pair = 0;
   const bool store_first = (pair++ % 2) == 1;
   const uint64_t n = kAppendBytes / FrameBytes();
   SideResult e, s;
   for (auto _ : state) {
     if (store_first) {
-      s = StoreSide(mode, n);
-      e = EngineSide(mode, n);
+      s = StoreSide(mode, staged, n);
+      e = EngineSide(mode, staged, n);
     } else {
-      e = EngineSide(mode, n);
-      s = StoreSide(mode, n);
+      e = EngineSide(mode, staged, n);
+      s = StoreSide(mode, staged, n);
     }
     state.SetIterationTime(s.writer_s > 0 ? s.writer_s : 1e-9);
   }
@@ -342,12 +361,14 @@ void BM_IndexAppend(benchmark::State& state, SyncMode mode) {
     state.counters[p + "done_mps"] = msgs / r->done_s;
     state.counters[p + "cpu_ns"] = r->cpu_s / msgs * 1e9;
     state.counters[p + "writer_cpu_ns"] = r->writer_cpu_s / msgs * 1e9;
+    state.counters[p + "log_cpu_ns"] = r->log_cpu_s / msgs * 1e9;
     state.counters[p + "writer_faults"] = static_cast<double>(r->writer_faults);
     state.counters[p + "tail_ms"] = (r->done_s - r->writer_s) * 1e3;
     state.counters[p + "syncs"] = static_cast<double>(r->syncs);
   }
   state.counters["index_lag_ms"] = (s.done_s - s.durable_s) * 1e3;
   state.counters["index_commits"] = static_cast<double>(s.commits);
+  state.counters["store_index_cpu_ns"] = s.index_cpu_s / msgs * 1e9;
   state.counters["writer_ratio"] = (msgs / s.writer_s) / (msgs / e.writer_s);
   state.counters["done_ratio"] = (msgs / s.done_s) / (msgs / e.done_s);
   state.SetItemsProcessed(static_cast<int64_t>(n));
@@ -1033,11 +1054,15 @@ void BM_ConsumerAcks(benchmark::State& state, bool sync) {
 
 void Register() {
   for (SyncMode m : {SyncMode::kNever, SyncMode::kInterval, SyncMode::kAlways}) {
-    benchmark::RegisterBenchmark(absl::StrCat("BM_IndexAppend/", ModeName(m)).c_str(), BM_IndexAppend, m)
-        ->Iterations(1)
-        ->Repetitions(9)
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond);
+    for (bool staged : {false, true}) {
+      if (staged && m != SyncMode::kAlways) continue;  // staging applies to kAlways only
+      benchmark::RegisterBenchmark(absl::StrCat("BM_IndexAppend/", ModeName(m), staged ? "_staged" : "").c_str(),
+                                   BM_IndexAppend, m, staged)
+          ->Iterations(1)
+          ->Repetitions(9)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
+    }
   }
   for (bool sync : {false, true}) {
     for (int batch : {1, 100, 1000, 10000}) {

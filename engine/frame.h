@@ -81,7 +81,10 @@ const char* FrameStatusName(FrameStatus s);
 
 // Decodes and verifies the frame at `p`, given `avail` readable bytes from p.
 // Never reads outside [p, p + avail). REQUIRES: p 8-byte aligned.
-FrameStatus DecodeFrame(const char* p, uint64_t avail, FrameView* out);
+// `verify_checksum` false skips only the checksum (the lengths and flags are
+// still checked): for a reader of frames this process wrote itself
+// (ReaderOptions::verify_checksums).
+FrameStatus DecodeFrame(const char* p, uint64_t avail, FrameView* out, bool verify_checksum = true);
 
 // Reads only frame_len and sequence, without verifying the checksum: the
 // cheap step of a scan that skips frames. Returns false where the 4-byte

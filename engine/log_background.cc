@@ -7,6 +7,7 @@
 #include "engine/coding.h"
 #include "engine/frame.h"
 #include "engine/log_impl.h"
+#include "engine/thread_name.h"
 
 namespace shortbus::engine {
 namespace {
@@ -24,7 +25,10 @@ inline void CpuRelax() {
 }  // namespace
 
 absl::Status Log::Impl::Start() {
-  bg_ = std::thread([this] { BackgroundLoop(); });
+  bg_ = std::thread([this] {
+    NameThisThread("sb-log");
+    BackgroundLoop();
+  });
   return absl::OkStatus();
 }
 

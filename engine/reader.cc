@@ -30,6 +30,7 @@ absl::StatusOr<std::unique_ptr<Reader>> Reader::Open(const std::string& dir,
   absl::StatusOr<StreamMeta> meta = StreamMeta::OpenForRead(fs, dir);
   if (!meta.ok()) return meta.status();
   std::unique_ptr<Reader> r(new Reader(dir, fs, std::move(*meta), options.mapped_segments));
+  r->verify_checksums_ = options.verify_checksums;
   if (absl::Status s = r->SeekToSequence(0); !s.ok()) return s;
   return r;
 }
@@ -293,7 +294,7 @@ absl::Status Reader::Next(Record* out) {
         continue;
       }
       FrameView f;
-      FrameStatus st = DecodeFrame(p, end - off_, &f);
+      FrameStatus st = DecodeFrame(p, end - off_, &f, verify_checksums_);
       if (skipped_ && (st != FrameStatus::kOk || f.sequence != expected_seq_)) {
         // A frame skipped on its unchecked length may be the damaged one
         // and have sent us into the middle of another: walk the skipped

@@ -34,6 +34,11 @@ struct ReaderOptions {
   // seeks back and forth (an index's random access) do not map and check a
   // file each time. Costs address space only (segment_size each).
   size_t mapped_segments = 32;
+  // Next() checks each frame's checksum. Off only for frames this process
+  // wrote and published itself (an index reading its own appends back):
+  // the checksum guards against the disk and torn writes, and those frames
+  // come from memory. Damage searches (resync) verify regardless.
+  bool verify_checksums = true;
 };
 
 // True for the status Next() returns when nothing more is committed yet.
@@ -144,6 +149,7 @@ class Reader {
   };
   std::vector<Parked> parked_;  // least recently left first
   const size_t max_parked_;
+  bool verify_checksums_ = true;
 };
 
 }  // namespace shortbus::engine

@@ -11,6 +11,7 @@
 #include "engine/clock.h"
 #include "engine/file_system.h"
 #include "engine/stream_meta.h"
+#include "engine/thread_name.h"
 #include "index/databases.h"
 #include "index/keys.h"
 #include "index/reindex.h"
@@ -312,28 +313,27 @@ absl::Status StoredStream::CatchUp(uint64_t durable_seq) {
     sync_owed_ = false;
     ReportIndexed();
   }
-  const IndexProgress& p = index_->progress();
-  if (p.indexed_seq >= durable_seq) return absl::OkStatus();
-  if (index_reader_ == nullptr) {
-    absl::StatusOr<std::unique_ptr<engine::Reader>> r = engine::Reader::Open(log_->dir());
-    if (!r.ok()) return r.status();
-    index_reader_ = std::move(*r);
-  }
-  absl::Status s = p.indexed_seq == 0
-                       ? index_reader_->SeekToSequence(1)
-                       : index_reader_->SeekToPosition(p.segment_base, p.next_offset, p.indexed_seq + 1);
-  if (!s.ok()) return s;
-  engine::Record rec;
-  while (true) {
-    s = index_reader_->Next(&rec);
-    if (engine::IsEndOfData(s)) break;
-    if (!s.ok()) {
+  if (index_->progress().indexed_seq >= durable_seq) return absl::OkStatus();
+  index_->AddStaged(durable_seq);
+  absl::Status s;
+  if (index_->staged() == 0 && index_->read_end().indexed_seq < durable_seq) {
+    if (s = PositionIndexReader(); !s.ok()) return s;
+    engine::Record rec;
+    while (true) {
+      s = index_reader_->Next(&rec);
+      if (s.ok()) {
+        if (rec.sequence > durable_seq) {  // not durable yet: kept for the commit after the next sync
+          index_->Stage(rec);
+          break;
+        }
+        index_->Add(rec);
+        continue;
+      }
+      if (engine::IsEndOfData(s)) break;
       if (absl::IsDataLoss(s)) continue;  // reported by the log's own checks; index what is readable
-      index_->Abandon();  // what was added is read again next time, not counted twice
+      AbandonBatch();  // what was added is read again next time, not counted twice
       return s;
     }
-    if (rec.sequence > durable_seq) break;  // not durable yet: the next sync brings it
-    index_->Add(rec);
   }
   if (!index_->has_pending()) return absl::OkStatus();
   const uint64_t first = log_->first_seq();
@@ -343,7 +343,7 @@ absl::Status StoredStream::CatchUp(uint64_t durable_seq) {
     return index_->PruneBelow(txn, first);
   });
   if (!s.ok()) {
-    index_->Abandon();
+    AbandonBatch();
     return s;
   }
   index_->Committed();
@@ -353,6 +353,56 @@ absl::Status StoredStream::CatchUp(uint64_t durable_seq) {
   }
   ReportIndexed();
   return absl::OkStatus();
+}
+
+absl::Status StoredStream::PositionIndexReader() {
+  if (index_reader_ == nullptr) {
+    engine::ReaderOptions options;
+    options.verify_checksums = !reading_own_frames_;
+    absl::StatusOr<std::unique_ptr<engine::Reader>> r = engine::Reader::Open(log_->dir(), options);
+    if (!r.ok()) return r.status();
+    index_reader_ = std::move(*r);
+  }
+  if (reader_positioned_) return absl::OkStatus();
+  const IndexProgress e = index_->read_end();
+  absl::Status s = e.indexed_seq == 0 ? index_reader_->SeekToSequence(1)
+                                      : index_reader_->SeekToPosition(e.segment_base, e.next_offset, e.indexed_seq + 1);
+  reader_positioned_ = s.ok();
+  return s;
+}
+
+void StoredStream::AbandonBatch() {
+  index_->Abandon();  // also drops the staged frames
+  reader_positioned_ = false;
+}
+
+size_t StoredStream::staged_frames() {
+  std::lock_guard<std::mutex> l(index_mu_);
+  return index_->staged();
+}
+
+bool StoredStream::ReadAhead(uint64_t done, std::chrono::steady_clock::time_point commit_at) {
+  std::lock_guard<std::mutex> l(index_mu_);
+  if (index_->staged() >= kMaxStagedFrames || log_->last_seq() <= index_->read_end().indexed_seq) return false;
+  if (!PositionIndexReader().ok()) return false;  // the next CatchUp meets the error and reports it
+  engine::Record rec;
+  constexpr size_t kCheckEvery = 4096;  // frames between two looks at whether a commit is due
+  for (size_t n = 1; index_->staged() < kMaxStagedFrames; ++n) {
+    if (n % kCheckEvery == 0 && ix_target_.load(std::memory_order_acquire) > done &&
+        std::chrono::steady_clock::now() >= commit_at) {
+      return true;
+    }
+    absl::Status s = index_reader_->Next(&rec);
+    if (s.ok()) {
+      index_->Stage(rec);
+      continue;
+    }
+    if (engine::IsEndOfData(s)) break;
+    if (absl::IsDataLoss(s)) continue;  // as in CatchUp
+    reader_positioned_ = false;
+    return false;
+  }
+  return index_->staged() < kMaxStagedFrames && log_->last_seq() > index_->read_end().indexed_seq;
 }
 
 void StoredStream::IndexOnDurable() {
@@ -373,10 +423,24 @@ void StoredStream::IndexOnDurable() {
 
 void StoredStream::StartIndexer() {
   {
+    // The log was (re)opened: what was read ahead of its durable end may
+    // have been cut by its recovery.
+    std::lock_guard<std::mutex> l(index_mu_);
+    index_->DropStaged();
+    reader_positioned_ = false;
+    // Everything the log held at open is indexed (and was checked on the
+    // way); what the indexer reads from now on, this process appended.
+    index_reader_.reset();
+    reading_own_frames_ = true;
+  }
+  {
     std::lock_guard<std::mutex> l(ix_mu_);
     ix_stop_ = false;
   }
-  indexer_ = std::thread([this] { IndexerLoop(); });
+  indexer_ = std::thread([this] {
+    engine::NameThisThread("sb-index");
+    IndexerLoop();
+  });
 }
 
 void StoredStream::StopIndexer() {
@@ -388,25 +452,42 @@ void StoredStream::StopIndexer() {
   if (indexer_.joinable()) indexer_.join();
 }
 
-// Syncs of the log come faster than index commits; the targets that arrive
-// while a commit runs, or within ix_gap_ after it ends, coalesce into one
-// CatchUp (StoreOptions::index_commit_gap).
+// Syncs of the log come faster than index commits: at most one CatchUp
+// starts per ix_gap_ (StoreOptions::index_commit_gap), and the durable
+// sequences that arrive meanwhile coalesce into it. Between commits the
+// thread reads ahead what the log has published (ReadAhead), woken by each
+// log sync, or every ix_gap_ while the log publishes faster than it syncs,
+// so that a commit has only staged frames to add.
 void StoredStream::IndexerLoop() {
+  using Clock = std::chrono::steady_clock;
   std::unique_lock<std::mutex> l(ix_mu_);
   uint64_t done = 0;
-  auto next_commit = std::chrono::steady_clock::now();
-  while (true) {
-    ix_cv_.wait(l, [&] { return ix_stop_ || ix_target_ > done; });
-    if (ix_stop_) return;
-    if (ix_cv_.wait_until(l, next_commit, [&] { return ix_stop_; })) return;
-    const uint64_t target = ix_target_;
-    l.unlock();
-    if (absl::Status s = CatchUp(target); !s.ok()) {
-      Report(absl::StrCat("indexing failed (seeks fall back to scans): ", s.message()));
+  Clock::time_point next_commit = Clock::now();
+  while (!ix_stop_) {
+    const Clock::time_point now = Clock::now();
+    if (ix_target_ > done && now >= next_commit) {
+      const uint64_t target = ix_target_;
+      l.unlock();
+      if (absl::Status s = CatchUp(target); !s.ok()) {
+        Report(absl::StrCat("indexing failed (seeks fall back to scans): ", s.message()));
+      }
+      l.lock();
+      done = target;
+      next_commit = now + ix_gap_;
+      continue;
     }
+    l.unlock();
+    const bool more = ReadAhead(done, next_commit);
     l.lock();
-    done = target;
-    next_commit = std::chrono::steady_clock::now() + ix_gap_;
+    const uint64_t seen = ix_target_;
+    const auto woken = [&] { return ix_stop_ || ix_target_ > seen; };
+    if (ix_target_ > done) {
+      ix_cv_.wait_until(l, next_commit, woken);
+    } else if (more) {
+      ix_cv_.wait_for(l, ix_gap_, woken);
+    } else {
+      ix_cv_.wait(l, woken);
+    }
   }
 }
 

@@ -142,6 +142,8 @@ class StoredStream {
 
   // Everything up to here is durable in the log and committed in the index.
   uint64_t indexed_seq() const { return indexed_seq_.load(std::memory_order_acquire); }
+  // Frames the indexer has read ahead and keeps for its next commit.
+  size_t staged_frames();
   // Called after each index commit with the new indexed_seq (background
   // thread). Set before appending.
   void SetDurableCallback(std::function<void(uint64_t)> cb);
@@ -157,8 +159,20 @@ class StoredStream {
  public:
   ~StoredStream();
  private:
-  // Indexes what the log has made durable and the index has not seen.
+  // Indexes what the log has made durable and the index has not seen:
+  // the staged frames first, then what it reads on.
   absl::Status CatchUp(uint64_t durable_seq);
+  // Stages (StreamIndex::Stage) the frames the log has published beyond
+  // what the index has read, at most kMaxStagedFrames of them; stops early
+  // once a commit is due (the log made more than `done` durable and
+  // `commit_at` has passed). True when the log has published frames it did
+  // not stage.
+  bool ReadAhead(uint64_t done, std::chrono::steady_clock::time_point commit_at);
+  // Opens index_reader_ and puts it after the last frame added or staged,
+  // unless it is there. REQUIRES: index_mu_ held.
+  absl::Status PositionIndexReader();
+  // Abandon()s the pending batch and the staged frames. REQUIRES: index_mu_.
+  void AbandonBatch();
   void ReportIndexed();  // REQUIRES: index_mu_ held
   // Indexes after each sync of log_: its durable callback hands the new
   // durable sequence to the indexer thread, which indexes, commits and
@@ -182,6 +196,16 @@ class StoredStream {
   std::unique_ptr<engine::Log> log_;
   std::unique_ptr<StreamIndex> index_;
   std::unique_ptr<engine::Reader> index_reader_;  // used under index_mu_
+  // Under index_mu_: index_reader_'s next frame is the one after the last
+  // frame added or staged. False after errors and log reopens: seek first.
+  bool reader_positioned_ = false;
+  // Under index_mu_: from StartIndexer on, index_reader_ reads only frames
+  // this process appended, and skips their checksums
+  // (engine::ReaderOptions::verify_checksums).
+  bool reading_own_frames_ = false;
+  // Read-ahead bound: 16 bytes a frame (and a run record per gap or
+  // segment), 4 MiB at most per stream.
+  static constexpr size_t kMaxStagedFrames = size_t{1} << 18;
   std::mutex index_mu_;
   std::atomic<uint64_t> indexed_seq_{0};
   bool sync_owed_ = false;  // under index_mu_: committed, environment sync failed
@@ -191,7 +215,9 @@ class StoredStream {
   std::thread indexer_;
   std::mutex ix_mu_;
   std::condition_variable ix_cv_;
-  uint64_t ix_target_ = 0;  // under ix_mu_: the log's latest durable sequence
+  // The log's latest durable sequence: written under ix_mu_, read without
+  // it by ReadAhead to stop for a commit.
+  std::atomic<uint64_t> ix_target_{0};
   bool ix_stop_ = false;    // under ix_mu_
   std::chrono::microseconds ix_gap_{0};  // StoreOptions::index_commit_gap
   absl::flat_hash_map<std::string, uint64_t> last_by_subject_;  // writer thread, once tracked

@@ -97,7 +97,7 @@ StreamIndex::StreamIndex(LmdbEnv* env, uint32_t stream_no, uint64_t sparse_bytes
 absl::Status StreamIndex::Load() {
   // Read into temporaries; the state changes only if the whole read worked.
   IndexProgress progress;
-  absl::flat_hash_map<std::string, HotSubject> subjects;
+  std::vector<HotSubject> subjects;
   SegmentInfo last_segment;
   absl::Status s = env_->Read([&](MDB_txn* txn) -> absl::Status {
     std::string pk = StreamKey(stream_no_);
@@ -111,7 +111,9 @@ absl::Status StreamIndex::Load() {
       return LmdbStatus(rc, "read index progress");
     }
     absl::Status w = ForEachOfStream(txn, subjects_db_, stream_no_, [&](std::string_view key, std::string_view val) {
-      if (val.size() == 16) subjects[std::string(key.substr(4))].state = {DecodeFixed64(val.data()), DecodeFixed64(val.data() + 8)};
+      if (val.size() == 16) {
+        subjects.push_back(HotSubject{std::string(key.substr(4)), {DecodeFixed64(val.data()), DecodeFixed64(val.data() + 8)}});
+      }
       return true;
     });
     if (!w.ok()) return w;
@@ -127,55 +129,125 @@ absl::Status StreamIndex::Load() {
   committed_ = pending_ = progress;
   committed_segment_ = segment_ = std::move(last_segment);
   touched_segments_.clear();
-  subjects_ = std::move(subjects);
+  slots_ = std::move(subjects);
+  slot_of_.clear();
+  recent_slot_.fill(0);
+  for (uint32_t i = 0; i < slots_.size(); ++i) slot_of_.emplace(slots_[i].subject, i);
   dirty_.clear();
   entries_.clear();
+  DropStaged();
   return absl::OkStatus();
 }
 
+uint32_t StreamIndex::SlotOf(std::string_view subject) {
+  uint32_t& recent = recent_slot_[SubjectHash{}(subject) >> 58];
+  if (recent != 0 && SubjectEq{}(slots_[recent - 1].subject, subject)) return recent - 1;
+  uint32_t slot;
+  if (auto it = slot_of_.find(subject); it != slot_of_.end()) {
+    slot = it->second;
+  } else {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.push_back(HotSubject{std::string(subject), {}});
+    slot_of_.emplace(slots_.back().subject, slot);
+  }
+  recent = slot + 1;
+  return slot;
+}
+
 void StreamIndex::Add(const engine::Record& rec) {
-  const bool new_segment = rec.segment_base != pending_.segment_base || pending_.indexed_seq == 0 ||
-                           rec.offset == engine::kSegmentDataOffset;
+  Apply(rec.sequence, rec.timestamp_ns, rec.segment_base, rec.offset, rec.frame_bytes, SlotOf(rec.subject));
+}
+
+void StreamIndex::Apply(uint64_t seq, int64_t ts, uint64_t segment_base, uint64_t offset, uint64_t frame_bytes,
+                        uint32_t slot) {
+  const bool new_segment = segment_base != pending_.segment_base || pending_.indexed_seq == 0 ||
+                           offset == engine::kSegmentDataOffset;
   if (new_segment || pending_.bytes_since_entry >= sparse_bytes_) {
-    entries_.push_back({rec.sequence, rec.segment_base, rec.offset, rec.timestamp_ns});
+    entries_.push_back({seq, segment_base, offset, ts});
     pending_.bytes_since_entry = 0;
   }
-  if (segment_.base != rec.segment_base || segment_.first_seq == 0) {
+  if (segment_.base != segment_base || segment_.first_seq == 0) {
     if (segment_.first_seq != 0) {
       segment_.sealed = true;
       touched_segments_.push_back(segment_);
     }
-    segment_ = SegmentInfo{rec.segment_base, rec.sequence, 0, rec.timestamp_ns, 0, 0, false,
-                           engine::SegmentFileName(rec.segment_base)};
+    segment_ = SegmentInfo{segment_base, seq, 0, ts, 0, 0, false, engine::SegmentFileName(segment_base)};
   }
-  segment_.last_seq = rec.sequence;
-  segment_.last_ts = rec.timestamp_ns;
-  segment_.bytes = rec.offset + rec.frame_bytes;
-  pending_.bytes_since_entry += rec.frame_bytes;
-  pending_.indexed_seq = rec.sequence;
-  pending_.segment_base = rec.segment_base;
-  pending_.next_offset = rec.offset + rec.frame_bytes;
-  auto it = subjects_.find(absl::string_view(rec.subject.data(), rec.subject.size()));
-  if (it == subjects_.end()) {
-    it = subjects_.emplace(std::string(rec.subject), HotSubject{}).first;
+  segment_.last_seq = seq;
+  segment_.last_ts = ts;
+  segment_.bytes = offset + frame_bytes;
+  pending_.bytes_since_entry += frame_bytes;
+  pending_.indexed_seq = seq;
+  pending_.segment_base = segment_base;
+  pending_.next_offset = offset + frame_bytes;
+  HotSubject& hot = slots_[slot];
+  if (!hot.dirty) {
+    hot.dirty = true;
+    dirty_.push_back(slot);
   }
-  if (!it->second.dirty) {
-    it->second.dirty = true;
-    dirty_.push_back(it->first);
+  hot.state.last_seq = seq;
+  ++hot.state.count;
+}
+
+void StreamIndex::Stage(const engine::Record& rec) {
+  if (staged_.empty() || rec.sequence != tail_seq_ || rec.segment_base != tail_segment_ || rec.offset != tail_offset_) {
+    runs_.push_back({staged_.size(), rec.sequence, rec.segment_base, rec.offset});
+    if (staged_.empty()) head_ = StagedCursor{0, 0, rec.sequence, rec.offset};
   }
-  it->second.state.last_seq = rec.sequence;
-  ++it->second.state.count;
+  staged_.push_back({rec.timestamp_ns, static_cast<uint32_t>(rec.frame_bytes), SlotOf(rec.subject)});
+  tail_seq_ = rec.sequence + 1;
+  tail_segment_ = rec.segment_base;
+  tail_offset_ = rec.offset + rec.frame_bytes;
+}
+
+void StreamIndex::AddStaged(uint64_t seq) {
+  StagedCursor& h = head_;
+  while (h.frame < staged_.size() && h.seq <= seq) {
+    const StagedFrame& f = staged_[h.frame];
+    Apply(h.seq, f.ts, runs_[h.run].segment_base, h.offset, f.frame_bytes, f.slot);
+    ++h.frame;
+    if (h.run + 1 < runs_.size() && runs_[h.run + 1].first_frame == h.frame) {
+      const StagedRun& next = runs_[++h.run];
+      h.seq = next.seq;
+      h.offset = next.offset;
+    } else {
+      ++h.seq;
+      h.offset += f.frame_bytes;
+    }
+  }
+  if (h.frame == staged_.size()) DropStaged();
+}
+
+void StreamIndex::DropStaged() {
+  staged_.clear();  // both keep their capacity: staging allocates nothing once warm
+  runs_.clear();
+  head_ = StagedCursor{};
+}
+
+IndexProgress StreamIndex::read_end() const {
+  if (staged() == 0) return pending_;
+  return IndexProgress{tail_seq_ - 1, tail_segment_, tail_offset_, 0};
 }
 
 absl::Status StreamIndex::WriteBatch(MDB_txn* txn) {
   char buf[32];
+  // Entries come in key order, usually past every key of the database (the
+  // newest stream's, or the only one's): MDB_APPEND then fills the last page
+  // without a search. It refuses (MDB_KEYEXIST) a key not past the last one;
+  // the put is then made the ordinary way, and so are the rest of the batch's.
+  bool append_seq = true, append_time = true;
   for (const Entry& e : entries_) {
     StreamU64Key sk(stream_no_, e.seq);
     MDB_val k = sk.val();
     EncodeFixed64(buf, e.segment_base);
     EncodeFixed64(buf + 8, e.offset);
     MDB_val v{16, buf};
-    if (int rc = mdb_put(txn, seq_db_, &k, &v, 0); rc != 0) return LmdbStatus(rc, "index sequence");
+    int rc = append_seq ? mdb_put(txn, seq_db_, &k, &v, MDB_APPEND) : MDB_KEYEXIST;
+    if (rc == MDB_KEYEXIST) {
+      append_seq = false;
+      rc = mdb_put(txn, seq_db_, &k, &v, 0);
+    }
+    if (rc != 0) return LmdbStatus(rc, "index sequence");
     // Equal timestamps: the first entry (the earliest sequence) stays.
     StreamU64Key tk(stream_no_, OrderedFromSigned(e.ts));
     k = tk.val();
@@ -183,12 +255,16 @@ absl::Status StreamIndex::WriteBatch(MDB_txn* txn) {
     EncodeFixed64(buf + 8, e.segment_base);
     EncodeFixed64(buf + 16, e.offset);
     v = MDB_val{24, buf};
-    int rc = mdb_put(txn, time_db_, &k, &v, MDB_NOOVERWRITE);
+    rc = append_time ? mdb_put(txn, time_db_, &k, &v, MDB_APPEND) : MDB_KEYEXIST;
+    if (rc == MDB_KEYEXIST) {
+      append_time = false;
+      rc = mdb_put(txn, time_db_, &k, &v, MDB_NOOVERWRITE);
+    }
     if (rc != 0 && rc != MDB_KEYEXIST) return LmdbStatus(rc, "index time");
   }
-  for (const std::string& subject : dirty_) {
-    const SubjectState& st = subjects_.find(subject)->second.state;
-    std::string key = StreamBytesKey(stream_no_, subject);
+  for (uint32_t slot : dirty_) {
+    const SubjectState& st = slots_[slot].state;
+    std::string key = StreamBytesKey(stream_no_, slots_[slot].subject);
     MDB_val k = ValOf(key);
     EncodeFixed64(buf, st.last_seq);
     EncodeFixed64(buf + 8, st.count);
@@ -216,7 +292,7 @@ void StreamIndex::Committed() {
   committed_segment_ = segment_;
   touched_segments_.clear();
   entries_.clear();
-  for (const std::string& subject : dirty_) subjects_.find(subject)->second.dirty = false;
+  for (uint32_t slot : dirty_) slots_[slot].dirty = false;
   dirty_.clear();
 }
 
@@ -228,8 +304,9 @@ void StreamIndex::Abandon() {
   segment_ = committed_segment_;
   touched_segments_.clear();
   entries_.clear();
-  for (const std::string& subject : dirty_) subjects_.find(subject)->second.dirty = false;
+  for (uint32_t slot : dirty_) slots_[slot].dirty = false;
   dirty_.clear();
+  DropStaged();
 }
 
 absl::StatusOr<IndexPosition> StreamIndex::SeekSequence(uint64_t seq) const {
@@ -276,11 +353,11 @@ absl::StatusOr<IndexPosition> StreamIndex::SeekTime(int64_t ts_ns) const {
 }
 
 absl::StatusOr<SubjectState> StreamIndex::Subject(std::string_view subject) const {
-  auto it = subjects_.find(absl::string_view(subject.data(), subject.size()));
-  if (it == subjects_.end() || it->second.state.count == 0) {
+  auto it = slot_of_.find(subject);
+  if (it == slot_of_.end() || slots_[it->second].state.count == 0) {
     return absl::NotFoundError(absl::StrCat("no message on subject ", std::string(subject)));
   }
-  return it->second.state;
+  return slots_[it->second].state;
 }
 
 absl::Status StreamIndex::PruneBelow(MDB_txn* txn, uint64_t first_seq) {
@@ -361,9 +438,12 @@ absl::Status StreamIndex::DropAll(MDB_txn* txn) {
     mdb_cursor_close(cur);
     if (rc != 0 && rc != MDB_NOTFOUND) return LmdbStatus(rc, "drop index entries");
   }
-  subjects_.clear();
+  slots_.clear();
+  slot_of_.clear();
+  recent_slot_.fill(0);
   dirty_.clear();
   entries_.clear();
+  DropStaged();
   committed_ = pending_ = IndexProgress{};
   committed_segment_ = segment_ = SegmentInfo{};
   touched_segments_.clear();

@@ -18,6 +18,7 @@
 #ifndef SHORTBUS_INDEX_STREAM_INDEX_H_
 #define SHORTBUS_INDEX_STREAM_INDEX_H_
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "engine/record.h"
 #include "index/lmdb_env.h"
+#include "index/subject_hash.h"
 
 namespace shortbus::index {
 
@@ -75,6 +77,20 @@ class StreamIndex {
   // Adds one frame, in sequence order, to the pending batch. Allocates only
   // for a subject seen for the first time, or for a sparse entry.
   void Add(const engine::Record& rec);
+  // Read-ahead: keeps a frame that follows everything added or staged so
+  // far (in sequence order) without adding it, its subject already looked
+  // up, so that AddStaged does at commit time only what is cheap. Frames the
+  // log has published but not yet made durable are staged: the index never
+  // points past durable log data. Staged frames are forgotten by Load,
+  // Abandon and DropAll, and by DropStaged.
+  void Stage(const engine::Record& rec);
+  // Adds the staged frames with sequence <= `seq` to the pending batch.
+  void AddStaged(uint64_t seq);
+  void DropStaged();
+  size_t staged() const { return staged_.size() - head_.frame; }
+  // Where the frame after the last one added or staged starts: its
+  // sequence is indexed_seq + 1 (indexed_seq 0: nothing read yet).
+  IndexProgress read_end() const;
   // Writes the pending batch (entries, the subjects it touched, once each,
   // and the progress record) in `txn`. Call Committed() after the commit
   // succeeded, Abandon() if it did not (the in-memory state is reloaded).
@@ -97,7 +113,9 @@ class StreamIndex {
   // Calls fn(subject, state) for every subject known (committed or pending).
   template <typename Fn>
   void ForEachSubject(Fn fn) const {
-    for (const auto& [subject, hot] : subjects_) fn(subject, hot.state);
+    for (const HotSubject& hot : slots_) {
+      if (hot.state.count != 0) fn(hot.subject, hot.state);  // count 0: seen only in a staged frame
+    }
   }
 
   // In `txn`: deletes sequence and time entries below `first_seq` (messages
@@ -116,9 +134,31 @@ class StreamIndex {
     int64_t ts;
   };
   struct HotSubject {
+    std::string subject;
     SubjectState state;
     bool dirty = false;
   };
+  // A staged frame: 16 bytes. Its sequence, segment and offset come from
+  // its run: the frames of a run follow each other in one segment, each
+  // sequence one above the last, each frame where the last one ended.
+  struct StagedFrame {
+    int64_t ts;
+    uint32_t frame_bytes, slot;  // slot: the subject's, in slots_
+  };
+  struct StagedRun {
+    size_t first_frame;  // index in staged_ of its first frame
+    uint64_t seq, segment_base, offset;  // of that frame
+  };
+  // A position in the staged frames: the frame's index, its run, sequence
+  // and offset.
+  struct StagedCursor {
+    size_t frame = 0, run = 0;
+    uint64_t seq = 0, offset = 0;
+  };
+  // The slot of `subject` in slots_, made on first sight.
+  uint32_t SlotOf(std::string_view subject);
+  void Apply(uint64_t seq, int64_t ts, uint64_t segment_base, uint64_t offset, uint64_t frame_bytes, uint32_t slot);
+  void ForgetPending();
 
   LmdbEnv* const env_;
   const uint32_t stream_no_;
@@ -131,8 +171,21 @@ class StreamIndex {
   std::vector<SegmentInfo> touched_segments_;
   std::string segment_buf_;  // reused encoding buffer
   std::vector<Entry> entries_;  // pending sparse entries
-  absl::flat_hash_map<std::string, HotSubject> subjects_;
-  std::vector<std::string> dirty_;  // subjects touched by the pending batch
+  // Per-subject state: slots_ holds it, slot_of_ finds a subject's slot.
+  // Slots are never removed while loaded, so a staged frame's slot stays
+  // valid until Load or DropAll, which drop the staged frames.
+  absl::flat_hash_map<std::string, uint32_t, SubjectHash, SubjectEq> slot_of_;
+  std::vector<HotSubject> slots_;
+  std::vector<uint32_t> dirty_;  // slots touched by the pending batch
+  // In front of slot_of_: slot + 1 of a subject recently looked up, at the
+  // top bits of its hash (0: none). A hit costs the hash and one compare.
+  std::array<uint32_t, 64> recent_slot_{};
+  // staged_[head_.frame..] wait for AddStaged; tail_ is the position just
+  // after the last staged frame (its sequence and offset are the next ones).
+  std::vector<StagedFrame> staged_;
+  std::vector<StagedRun> runs_;
+  StagedCursor head_;
+  uint64_t tail_seq_ = 0, tail_offset_ = 0, tail_segment_ = 0;
 };
 
 }  // namespace shortbus::index

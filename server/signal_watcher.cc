@@ -5,6 +5,8 @@
 
 #include <utility>
 
+#include "engine/thread_name.h"
+
 namespace shortbus::server {
 namespace {
 
@@ -27,6 +29,7 @@ void BlockStopSignals() {
 SignalWatcher::SignalWatcher(std::function<void(int)> on_signal)
     : on_signal_(std::move(on_signal)) {
   thread_ = std::thread([this] {
+    engine::NameThisThread("sb-signals");
     const sigset_t set = StopSignals();
     for (;;) {
       int signo = 0;

@@ -252,6 +252,41 @@ TEST(ReaderDamage, FollowerGetsFramesAppendedAfterADamagedOne) {
   }
 }
 
+// ReaderOptions::verify_checksums = false (an index reading back its own
+// appends) serves a frame whose checksum does not match; the default
+// reports it. Lengths are still checked either way.
+TEST(ReaderDamage, ChecksumsAreSkippedOnlyWhenAsked) {
+  testing::TempDir tmp;
+  auto log = *Log::Open(tmp.path(), testing::SmallOptions());
+  for (uint64_t i = 1; i <= 3; ++i) ASSERT_TRUE(log->Append({"d", "", PayloadFor(i, 100), 0}).ok());
+  Record rec;
+  uint64_t off2 = 0;
+  {
+    auto r = *Reader::Open(tmp.path());
+    ASSERT_TRUE(r->Next(&rec).ok());
+    off2 = rec.offset + rec.frame_bytes;
+  }
+  testing::WriteFileAt(SegPath(tmp.path(), 1), off2 + 8, "X");  // frame 2's checksum field
+  auto checked = *Reader::Open(tmp.path());
+  ASSERT_TRUE(checked->Next(&rec).ok());
+  EXPECT_TRUE(absl::IsDataLoss(checked->Next(&rec)));
+  ReaderOptions trusting;
+  trusting.verify_checksums = false;
+  auto r = *Reader::Open(tmp.path(), trusting);
+  for (uint64_t i = 1; i <= 3; ++i) {
+    absl::Status s = r->Next(&rec);
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_EQ(rec.sequence, i);
+    EXPECT_EQ(rec.payload, PayloadFor(i, 100));
+  }
+  // A length that does not fit is refused even so.
+  testing::WriteFileAt(SegPath(tmp.path(), 1), off2 + 40, std::string(4, '\xff'));  // frame 2's stored length
+  auto r2 = *Reader::Open(tmp.path(), trusting);
+  ASSERT_TRUE(r2->Next(&rec).ok());
+  absl::Status s = r2->Next(&rec);
+  EXPECT_FALSE(s.ok() && rec.sequence == 2) << s;
+}
+
 // Found by fuzz/segment_fuzzer (corpus crash-forged-sequence-hides-later-
 // frames): a whole frame with a valid checksum but a sequence far ahead of
 // its place (copied or forged there) was believed, "sequences 3..999

@@ -315,6 +315,62 @@ TEST(Store, IndexCommitsCoalesceWithinTheCommitGap) {
   EXPECT_EQ(s->indexed_seq(), last);
 }
 
+// Between two index commits the indexer reads ahead what the log publishes
+// (woken by each log sync); the commit adds those frames without reading
+// them again, and a reopened log (UpdateStream) drops what was read ahead.
+// The index is exact either way.
+TEST(Store, FramesReadAheadBetweenCommitsAreIndexedExactly) {
+  Fixture f;
+  StoreOptions o = f.Options();
+  o.index_commit_gap = std::chrono::hours(1);  // after the first commit, none until the log is reopened
+  auto store = Store::Open(f.data, o);
+  ASSERT_TRUE(store.ok()) << store.status();
+  StreamConfig config = Config("RA", engine::SyncMode::kAlways);
+  StoredStream* s = *(*store)->CreateStream(config);
+  std::mt19937_64 rng(5);
+  std::map<std::string, uint64_t> last;
+  auto append = [&](int n) {
+    uint64_t seq = 0;
+    for (int i = 0; i < n; ++i) {
+      const std::string subject = "RA.s" + std::to_string(rng() % 13);
+      seq = *s->Append({subject, "", PayloadFor(seq + 1, rng() % 500), 0});
+      last[subject] = seq;
+    }
+    return seq;
+  };
+  auto wait_for = [](auto cond) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (!cond() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+    return cond();
+  };
+  ASSERT_EQ(append(1), 1u);
+  ASSERT_TRUE(wait_for([&] { return s->indexed_seq() == 1; }));  // the first commit comes at once
+  const uint64_t end1 = append(600);
+  ASSERT_TRUE(s->log().WaitDurable(end1, absl::Seconds(30)).ok());
+  ASSERT_TRUE(wait_for([&] { return s->staged_frames() == 600; })) << s->staged_frames();
+  EXPECT_EQ(s->indexed_seq(), 1u);  // within the gap: read ahead, not committed
+  config.retention.max_msgs = 1'000'000;
+  ASSERT_TRUE((*store)->UpdateStream(config).ok());  // closes and reopens the log
+  EXPECT_EQ(s->indexed_seq(), end1);
+  EXPECT_EQ(s->staged_frames(), 0u);
+  const uint64_t end2 = append(300);
+  ASSERT_TRUE(s->log().WaitDurable(end2, absl::Seconds(30)).ok());
+  ASSERT_TRUE(wait_for([&] { return s->staged_frames() == 300; })) << s->staged_frames();
+  ASSERT_TRUE((*store)->Close().ok());
+
+  auto reopened = f.Open();
+  s = reopened->Find("RA");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->indexed_seq(), end2);
+  for (const auto& [subject, seq] : last) EXPECT_EQ(s->LastSequenceOf(subject), seq) << subject;
+  Written w;
+  auto r = *engine::Reader::Open(s->dir());
+  engine::Record rec;
+  while (r->Next(&rec).ok()) w.ts.push_back(rec.timestamp_ns);
+  ASSERT_EQ(w.ts.size(), end2);
+  CheckSeeks(s, w, 6);
+}
+
 TEST(Store, RetentionPrunesTheIndexWithTheSameCommit) {
   Fixture f;
   auto store = f.Open();

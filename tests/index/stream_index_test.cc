@@ -236,6 +236,74 @@ TEST_P(StreamIndexTest, StateSurvivesReopenAndIndexingResumes) {
   EXPECT_EQ(Dump(env.get()), full);
 }
 
+// Read-ahead: frames staged in chunks and added up to random sequences
+// (a log's durable end) give the same index as frames added one by one,
+// across segment changes and sequence gaps (here: frames left out, as a
+// reader leaves out damaged ones), and when the staged frames are dropped
+// and read again from read_end() (a log reopened).
+TEST_P(StreamIndexTest, StagedFramesIndexAsAddedOnes) {
+  auto kept = [](uint64_t seq) { return seq % 97 != 0 && seq % 101 != 3; };
+  auto env = OpenEnv(tmp_.Sub("added"));
+  StreamIndex added(env.get(), 4, kSparse);
+  ASSERT_TRUE(added.Load().ok());
+  {
+    auto r = *Reader::Open(log_dir_);
+    Record rec;
+    while (r->Next(&rec).ok()) {
+      if (kept(rec.sequence)) added.Add(rec);
+    }
+    ASSERT_TRUE(env->Write([&](MDB_txn* txn) { return added.WriteBatch(txn); }).ok());
+    added.Committed();
+  }
+  auto env2 = OpenEnv(tmp_.Sub("staged"));
+  StreamIndex staged(env2.get(), 4, kSparse);
+  ASSERT_TRUE(staged.Load().ok());
+  auto r = *Reader::Open(log_dir_);
+  const uint64_t last = truth_.back().seq;
+  uint64_t durable = 0;
+  Record rec;
+  bool more = true;
+  for (size_t rounds = 0; more || staged.staged() > 0; ++rounds) {
+    ASSERT_LT(rounds, truth_.size()) << "staged frames never added";
+    // Stage a chunk.
+    for (size_t n = 1 + rng_() % 900; more && n > 0;) {
+      more = r->Next(&rec).ok();
+      if (more && kept(rec.sequence)) {
+        staged.Stage(rec);
+        ASSERT_EQ(staged.read_end().indexed_seq, rec.sequence);
+        ASSERT_EQ(staged.read_end().next_offset, rec.offset + rec.frame_bytes);
+        --n;
+      }
+    }
+    // The log syncs somewhere up to what was read; commit up to there.
+    const uint64_t read = staged.read_end().indexed_seq;
+    durable = std::max(durable, std::min(last, durable + rng_() % (read - durable + 50)));
+    staged.AddStaged(durable);
+    if (staged.has_pending()) {
+      ASSERT_TRUE(env2->Write([&](MDB_txn* txn) { return staged.WriteBatch(txn); }).ok());
+      staged.Committed();
+    }
+    if (rng_() % 8 == 0 && more) {
+      // Reopened: what was staged is dropped, and read again from read_end().
+      staged.DropStaged();
+      const IndexProgress e = staged.read_end();
+      ASSERT_EQ(e.indexed_seq, staged.progress().indexed_seq);
+      ASSERT_TRUE((e.indexed_seq == 0 ? r->SeekToSequence(1)
+                                      : r->SeekToPosition(e.segment_base, e.next_offset, e.indexed_seq + 1))
+                      .ok());
+    }
+    if (!more && staged.staged() > 0) durable = last;
+  }
+  EXPECT_EQ(staged.progress().indexed_seq, added.progress().indexed_seq);
+  EXPECT_EQ(Dump(env2.get()), Dump(env.get()));
+  for (const char* subject : {"orders.0", "orders.16"}) {
+    auto a = added.Subject(subject), b = staged.Subject(subject);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(a->last_seq, b->last_seq);
+    EXPECT_EQ(a->count, b->count);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Seeds, StreamIndexTest, ::testing::Range(0, 6));
 
 }  // namespace
