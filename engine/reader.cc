@@ -31,6 +31,7 @@ absl::StatusOr<std::unique_ptr<Reader>> Reader::Open(const std::string& dir,
   if (!meta.ok()) return meta.status();
   std::unique_ptr<Reader> r(new Reader(dir, fs, std::move(*meta), options.mapped_segments));
   r->verify_checksums_ = options.verify_checksums;
+  r->read_payloads_ = options.read_payloads;
   if (absl::Status s = r->SeekToSequence(0); !s.ok()) return s;
   return r;
 }
@@ -345,7 +346,9 @@ absl::Status Reader::Next(Record* out) {
       out->timestamp_ns = f.timestamp_ns;
       out->subject = f.subject;
       out->headers = f.headers;
-      if (f.compressed()) {
+      if (!read_payloads_) {
+        out->payload = {};
+      } else if (f.compressed()) {
         // No message is larger than its segment: a forged length must not
         // size the buffer (DecodeFrame bounds it by the stored length too).
         if (f.payload_len > cur_.size()) {

@@ -39,6 +39,10 @@ struct ReaderOptions {
   // the checksum guards against the disk and torn writes, and those frames
   // come from memory. Damage searches (resync) verify regardless.
   bool verify_checksums = true;
+  // Next() fills Record::payload (decompressing LZ4 frames). Off for a
+  // reader that needs only where frames are, their sequences, times and
+  // subjects (an index): payload is then empty, and nothing is decompressed.
+  bool read_payloads = true;
 };
 
 // True for the status Next() returns when nothing more is committed yet.
@@ -150,6 +154,7 @@ class Reader {
   std::vector<Parked> parked_;  // least recently left first
   const size_t max_parked_;
   bool verify_checksums_ = true;
+  bool read_payloads_ = true;
 };
 
 }  // namespace shortbus::engine

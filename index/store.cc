@@ -304,14 +304,14 @@ void StoredStream::SetLogDurableCallback(std::function<void(uint64_t)> cb) {
   log_durable_cb_ = std::move(cb);
 }
 
-absl::Status StoredStream::CatchUp(uint64_t durable_seq) {
+absl::Status StoredStream::CatchUp(uint64_t durable_seq, bool sync_here, bool* sync_wanted) {
   std::lock_guard<std::mutex> l(index_mu_);
-  if (sync_owed_) {
-    // A commit whose environment sync failed: durable only once a sync
-    // succeeds, and only then reported.
+  if (sync_owed_ && sync_here) {
+    // A commit not yet synced (its sync failed, or the syncer has not
+    // done it): durable only once a sync succeeds, and only then reported.
     if (absl::Status s = env_->Sync(); !s.ok()) return s;
     sync_owed_ = false;
-    ReportIndexed();
+    ReportIndexed(index_->progress().indexed_seq);
   }
   if (index_->progress().indexed_seq >= durable_seq) return absl::OkStatus();
   index_->AddStaged(durable_seq);
@@ -347,18 +347,37 @@ absl::Status StoredStream::CatchUp(uint64_t durable_seq) {
     return s;
   }
   index_->Committed();
-  if (s = env_->Sync(); !s.ok()) {
-    sync_owed_ = true;  // committed, not yet durable: retried before anything else
-    return s;
+  sync_owed_ = true;  // committed, not yet durable
+  if (!sync_here) {
+    if (sync_wanted != nullptr) *sync_wanted = true;
+    return absl::OkStatus();
   }
-  ReportIndexed();
+  if (s = env_->Sync(); !s.ok()) return s;  // retried before anything else
+  sync_owed_ = false;
+  ReportIndexed(index_->progress().indexed_seq);
   return absl::OkStatus();
+}
+
+uint64_t StoredStream::SyncSnapshot() {
+  std::lock_guard<std::mutex> l(index_mu_);
+  return index_->progress().indexed_seq;
+}
+
+void StoredStream::SyncDone(uint64_t snapshot, const absl::Status& status) {
+  if (!status.ok()) {
+    Report(absl::StrCat("index sync failed (retried): ", status.message()));
+    return;
+  }
+  std::lock_guard<std::mutex> l(index_mu_);
+  if (snapshot == index_->progress().indexed_seq) sync_owed_ = false;
+  ReportIndexed(snapshot);
 }
 
 absl::Status StoredStream::PositionIndexReader() {
   if (index_reader_ == nullptr) {
     engine::ReaderOptions options;
     options.verify_checksums = !reading_own_frames_;
+    options.read_payloads = false;  // an index needs no payload: nothing is decompressed
     absl::StatusOr<std::unique_ptr<engine::Reader>> r = engine::Reader::Open(log_->dir(), options);
     if (!r.ok()) return r.status();
     index_reader_ = std::move(*r);
@@ -450,6 +469,9 @@ void StoredStream::StopIndexer() {
   }
   ix_cv_.notify_one();
   if (indexer_.joinable()) indexer_.join();
+  // A sync asked for and not done yet is owed (sync_owed_): the next
+  // CatchUp that syncs here does it.
+  if (env_syncer_ != nullptr) env_syncer_->Forget(this);
 }
 
 // Syncs of the log come faster than index commits: at most one CatchUp
@@ -468,9 +490,11 @@ void StoredStream::IndexerLoop() {
     if (ix_target_ > done && now >= next_commit) {
       const uint64_t target = ix_target_;
       l.unlock();
-      if (absl::Status s = CatchUp(target); !s.ok()) {
+      bool sync_wanted = false;
+      if (absl::Status s = CatchUp(target, env_syncer_ == nullptr, &sync_wanted); !s.ok()) {
         Report(absl::StrCat("indexing failed (seeks fall back to scans): ", s.message()));
       }
+      if (sync_wanted) env_syncer_->Request(this);  // the disk works while this thread reads ahead
       l.lock();
       done = target;
       next_commit = now + ix_gap_;
@@ -496,8 +520,8 @@ StoredStream::~StoredStream() {
   log_.reset();  // its background thread calls back into members destroyed after this body
 }
 
-void StoredStream::ReportIndexed() {
-  const uint64_t indexed = index_->progress().indexed_seq;
+void StoredStream::ReportIndexed(uint64_t indexed) {
+  if (indexed <= indexed_seq_.load(std::memory_order_relaxed)) return;
   indexed_seq_.store(indexed, std::memory_order_release);
   std::function<void(uint64_t)> cb;
   {
@@ -521,6 +545,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir, 
       LmdbEnv::Open(data_dir + "/index", options.env, IndexDatabases());
   if (!env.ok()) return env.status();
   store->env_ = std::move(*env);
+  store->env_syncer_ = std::make_unique<EnvSyncer>([env = store->env_.get()] { return env->Sync(); });
   absl::StatusOr<std::vector<CatalogEntry>> entries = CatalogList(*store->env_);
   if (!entries.ok()) return entries.status();
   // A stream on disk that the catalogue does not know means a lost or
@@ -557,6 +582,7 @@ absl::StatusOr<StoredStream*> Store::OpenStream(const CatalogEntry& entry, bool 
   stream->env_ = env_.get();
   stream->reporter_ = options_.reporter;
   stream->ix_gap_ = options_.index_commit_gap;
+  stream->env_syncer_ = env_syncer_.get();
   absl::StatusOr<std::unique_ptr<engine::Log>> log =
       engine::Log::Open(absl::StrCat(dir_, "/streams/", entry.config.name), LogOptionsFor(entry.config, options_, create));
   if (!log.ok()) return log.status();

@@ -6,10 +6,11 @@
 //
 // Commit ordering (docs/architecture.md): the index only ever describes
 // durable log data. After each sync of a stream's log (its durable
-// callback, on the log's background thread) the newly durable frames are
-// read back from the mapping and indexed in one LMDB write transaction,
-// which is then synced; only then does the stream's own durable callback
-// report the new sequence. At open, the index catches up with whatever the
+// callback, on the log's background thread) the stream's indexer thread
+// adds the newly durable frames (most of them read ahead already) in one
+// LMDB write transaction, which the Store's environment syncer then syncs;
+// only then does the stream's own durable callback report the new
+// sequence. At open, the index catches up with whatever the
 // log has that it has not indexed (the work of a crash between the log sync
 // and the index commit); an index that claims more than the log holds is
 // rebuilt for that stream.
@@ -36,6 +37,7 @@
 #include "index/catalog.h"
 #include "index/consumer.h"
 #include "index/deleted_set.h"
+#include "index/env_syncer.h"
 #include "index/lmdb_env.h"
 #include "index/stream_index.h"
 
@@ -78,7 +80,7 @@ struct AppendExpect {
 absl::StatusOr<int> LockDataDirectory(const std::string& dir);
 void UnlockDataDirectory(int fd);
 
-class StoredStream {
+class StoredStream : public EnvSyncClient {
  public:
   const CatalogEntry& entry() const { return entry_; }
   engine::Log& log() { return *log_; }
@@ -144,8 +146,9 @@ class StoredStream {
   uint64_t indexed_seq() const { return indexed_seq_.load(std::memory_order_acquire); }
   // Frames the indexer has read ahead and keeps for its next commit.
   size_t staged_frames();
-  // Called after each index commit with the new indexed_seq (background
-  // thread). Set before appending.
+  // Called after each synced index commit with the new indexed_seq (on the
+  // environment syncer's thread, or the one closing or updating the
+  // stream). Set before appending.
   void SetDurableCallback(std::function<void(uint64_t)> cb);
   // Called after each sync of the log with its new durable sequence, before
   // that part is indexed (background thread): the messages are safe on
@@ -160,8 +163,14 @@ class StoredStream {
   ~StoredStream();
  private:
   // Indexes what the log has made durable and the index has not seen:
-  // the staged frames first, then what it reads on.
-  absl::Status CatchUp(uint64_t durable_seq);
+  // the staged frames first, then what it reads on. With `sync_here` the
+  // environment sync follows on this thread (and a sync still owed comes
+  // first); otherwise *sync_wanted says whether a commit was made that
+  // awaits a sync (the indexer then asks env_syncer_).
+  absl::Status CatchUp(uint64_t durable_seq, bool sync_here = true, bool* sync_wanted = nullptr);
+  // EnvSyncClient: the committed sequence, and its sync's outcome.
+  uint64_t SyncSnapshot() override;
+  void SyncDone(uint64_t snapshot, const absl::Status& status) override;
   // Stages (StreamIndex::Stage) the frames the log has published beyond
   // what the index has read, at most kMaxStagedFrames of them; stops early
   // once a commit is due (the log made more than `done` durable and
@@ -173,7 +182,9 @@ class StoredStream {
   absl::Status PositionIndexReader();
   // Abandon()s the pending batch and the staged frames. REQUIRES: index_mu_.
   void AbandonBatch();
-  void ReportIndexed();  // REQUIRES: index_mu_ held
+  // Reports `seq` (committed and synced) as indexed, if it is more than
+  // was reported. REQUIRES: index_mu_ held.
+  void ReportIndexed(uint64_t seq);
   // Indexes after each sync of log_: its durable callback hands the new
   // durable sequence to the indexer thread, which indexes, commits and
   // syncs the environment, so the log's next sync does not wait for the
@@ -208,7 +219,8 @@ class StoredStream {
   static constexpr size_t kMaxStagedFrames = size_t{1} << 18;
   std::mutex index_mu_;
   std::atomic<uint64_t> indexed_seq_{0};
-  bool sync_owed_ = false;  // under index_mu_: committed, environment sync failed
+  bool sync_owed_ = false;  // under index_mu_: committed, environment not synced since
+  EnvSyncer* env_syncer_ = nullptr;  // the Store's
   std::mutex cb_mu_;
   std::function<void(uint64_t)> durable_cb_;
   std::function<void(uint64_t)> log_durable_cb_;  // under cb_mu_
@@ -267,6 +279,7 @@ class Store {
   StoreOptions options_;
   int lock_fd_ = -1;
   std::unique_ptr<LmdbEnv> env_;
+  std::unique_ptr<EnvSyncer> env_syncer_;  // after env_: goes first
   mutable std::mutex mu_;  // streams_
   std::map<std::string, std::unique_ptr<StoredStream>> streams_;
   bool closed_ = false;

@@ -287,6 +287,47 @@ TEST(ReaderDamage, ChecksumsAreSkippedOnlyWhenAsked) {
   EXPECT_FALSE(s.ok() && rec.sequence == 2) << s;
 }
 
+// ReaderOptions::read_payloads = false (an index): the same records, with
+// an empty payload, and compressed payloads are not decompressed (here one
+// that would not decode, its checksum not checked).
+TEST(ReaderDamage, RecordsWithoutPayloadsDecompressNothing) {
+  testing::TempDir tmp;
+  LogOptions o = SmallOptions();
+  o.compression = Compression::kLz4;
+  auto log = *Log::Open(tmp.path(), o);
+  for (uint64_t i = 1; i <= 4; ++i) {
+    ASSERT_TRUE(log->Append({"z." + std::to_string(i), "", std::string(3000, static_cast<char>('a' + i)), 0}).ok());
+  }
+  std::vector<Record> full;
+  {
+    auto r = *Reader::Open(tmp.path());
+    Record rec;
+    while (r->Next(&rec).ok()) full.push_back(rec);  // views of the mapping, except payload
+  }
+  ASSERT_EQ(full.size(), 4u);
+  // Frame 2's compressed bytes, past its header and subject.
+  testing::WriteFileAt(SegPath(tmp.path(), 1), full[1].offset + 48 + 3 + 4, std::string(8, '\xee'));
+  ReaderOptions unchecked;
+  unchecked.verify_checksums = false;
+  ReaderOptions index = unchecked;
+  index.read_payloads = false;
+  auto decoding = *Reader::Open(tmp.path(), unchecked);
+  auto r = *Reader::Open(tmp.path(), index);
+  Record rec;
+  ASSERT_TRUE(decoding->Next(&rec).ok());
+  EXPECT_TRUE(absl::IsDataLoss(decoding->Next(&rec)));  // frame 2 does not decode
+  for (const Record& want : full) {
+    absl::Status s = r->Next(&rec);
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_EQ(rec.sequence, want.sequence);
+    EXPECT_EQ(rec.subject, "z." + std::to_string(want.sequence));
+    EXPECT_EQ(rec.offset, want.offset);
+    EXPECT_EQ(rec.frame_bytes, want.frame_bytes);
+    EXPECT_EQ(rec.timestamp_ns, want.timestamp_ns);
+    EXPECT_TRUE(rec.payload.empty());
+  }
+}
+
 // Found by fuzz/segment_fuzzer (corpus crash-forged-sequence-hides-later-
 // frames): a whole frame with a valid checksum but a sequence far ahead of
 // its place (copied or forged there) was believed, "sequences 3..999
