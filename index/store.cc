@@ -70,7 +70,7 @@ absl::StatusOr<uint64_t> StoredStream::Append(const engine::Message& msg, const 
   }
   if (expect.last_subject_seq.has_value()) TrackSubjects();
   if (!subjects_tracked_) return log_->Append(msg);
-  auto it = last_by_subject_.find(absl::string_view(msg.subject.data(), msg.subject.size()));
+  auto it = last_by_subject_.find(std::string_view(msg.subject));
   if (expect.last_subject_seq.has_value()) {
     const uint64_t actual = it == last_by_subject_.end() ? 0 : LiveLastOf(msg.subject, &it->second);
     if (*expect.last_subject_seq != actual) {
@@ -123,7 +123,7 @@ void StoredStream::TrackSubjects() {
 
 uint64_t StoredStream::LastSequenceOf(std::string_view subject) {
   TrackSubjects();
-  auto it = last_by_subject_.find(absl::string_view(subject.data(), subject.size()));
+  auto it = last_by_subject_.find(std::string_view(subject));
   return it == last_by_subject_.end() ? 0 : LiveLastOf(subject, &it->second);
 }
 

@@ -38,6 +38,7 @@
 #include "index/consumer.h"
 #include "index/deleted_set.h"
 #include "index/env_syncer.h"
+#include "index/subject_hash.h"
 #include "index/lmdb_env.h"
 #include "index/stream_index.h"
 
@@ -232,7 +233,7 @@ class StoredStream : public EnvSyncClient {
   std::atomic<uint64_t> ix_target_{0};
   bool ix_stop_ = false;    // under ix_mu_
   std::chrono::microseconds ix_gap_{0};  // StoreOptions::index_commit_gap
-  absl::flat_hash_map<std::string, uint64_t> last_by_subject_;  // writer thread, once tracked
+  absl::flat_hash_map<std::string, uint64_t, SubjectHash, SubjectEq> last_by_subject_;  // writer thread, once tracked
   bool subjects_tracked_ = false;                                // writer thread
   std::unique_ptr<DeletedSet> deleted_;                          // writer thread
   std::map<std::string, std::unique_ptr<Consumer>> consumers_;   // writer thread

@@ -266,10 +266,11 @@ void JetStream::Capture(Stream* s, const PublishedMessage& m) {
 // What a new message sets off: the per-subject limit, interest retention
 // without interested consumers, and delivery to every consumer.
 void JetStream::AfterAppend(Stream* s, uint64_t seq, std::string_view subject) {
-  if (s->config.max_msgs_per_subject > 0 || s->config.retention == RetentionPolicy::kInterest ||
-      !s->consumers.empty()) {
-    PublishStaged();  // each of these reads the stream or deletes from it
-  }
+  const bool reads_now = s->config.max_msgs_per_subject > 0 || s->config.retention == RetentionPolicy::kInterest;
+  if (reads_now) PublishStaged();  // each of these reads the stream or deletes from it
+  // Under sync=always (staged appends) delivery waits for the end of the
+  // turn, unless the stream was just written anyway.
+  const bool deliver_later = s->sync_wanted && !reads_now;
   if (s->config.max_msgs_per_subject > 0) EnforcePerSubject(s, seq, subject);
   if (s->config.retention == RetentionPolicy::kInterest) {
     bool wanted = false;
@@ -280,7 +281,11 @@ void JetStream::AfterAppend(Stream* s, uint64_t seq, std::string_view subject) {
   }
   for (auto& [name, c] : s->consumers) {
     if (c->num_pending_known && index::AnyFilterMatches(c->config.base.filter_subjects, subject)) ++c->num_pending;
-    Deliver(c.get());
+    if (deliver_later) {
+      s->deliver_owed = true;
+    } else {
+      Deliver(c.get());
+    }
   }
 }
 
@@ -312,7 +317,7 @@ void JetStream::EnforcePerSubject(Stream* s, uint64_t seq, std::string_view subj
     s->per_subject_loaded = true;
   }
   const bool doomed_by_build = !doomed.empty();
-  auto it = s->per_subject.find(Av(subject));
+  auto it = s->per_subject.find(std::string_view(subject));
   if (it == s->per_subject.end()) it = s->per_subject.emplace(std::string(subject), std::deque<uint64_t>()).first;
   it->second.push_back(seq);
   while (it->second.size() > limit) {
@@ -383,6 +388,14 @@ void JetStream::RequestSyncs() {
     if (it == streams_by_id_.end()) continue;  // deleted this turn: nothing to make durable
     it->second->sync_wanted = false;
     it->second->stored->log().RequestSync();
+  }
+  // Then the turn's appends go to the consumers (AfterAppend), now that
+  // they are written; the sync is already under way.
+  for (uint64_t id : sync_wanted_) {
+    auto it = streams_by_id_.find(id);
+    if (it == streams_by_id_.end() || !it->second->deliver_owed) continue;
+    it->second->deliver_owed = false;
+    for (auto& [name, c] : it->second->consumers) Deliver(c.get());
   }
   sync_wanted_.clear();
 }

@@ -14,6 +14,7 @@
 #include "engine/reader.h"
 #include "index/consumer.h"
 #include "index/store.h"
+#include "index/subject_hash.h"
 #include "server/jetstream.h"
 #include "server/js_config.h"
 #include "server/subscription.h"
@@ -83,9 +84,13 @@ struct JetStream::Stream {
   std::deque<OwedAck> owed;
   std::string reply_arena;
   bool sync_wanted = false;  // in JetStream::sync_wanted_ (sync=always)
+  // Appends of this turn not yet offered to the consumers: under
+  // sync=always they are staged, and are delivered once written at the
+  // end of the turn (JetStream::RequestSyncs), one write for the turn.
+  bool deliver_owed = false;
   // max_msgs_per_subject > 0: each subject's sequences, oldest first
   // (jetstream.cc, EnforcePerSubject).
-  absl::flat_hash_map<std::string, std::deque<uint64_t>> per_subject;
+  absl::flat_hash_map<std::string, std::deque<uint64_t>, index::SubjectHash, index::SubjectEq> per_subject;
   bool per_subject_loaded = false;
   std::vector<uint64_t> to_delete;  // acknowledged in a work queue, not yet committed
 };

@@ -222,6 +222,17 @@ class JetStreamTest : public ::testing::Test {
   }
 
   // The store closed and opened again, and a new JetStream on it.
+  // The store reopened as the daemon runs it (sync requested per turn,
+  // appends staged per turn), and a sync=always stream `name` capturing
+  // its lower-case name's subjects.
+  index::StoredStream* AddStagedSyncAlwaysStream(const std::string& name) {
+    sync_on_append_ = false;
+    defer_publish_ = true;
+    ReopenStore();
+    AddStream(name, {{"sync", "always"}});
+    return store_->Find(name);
+  }
+
   void ReopenStore() {
     host_.DrainPosts();
     js_->Stop();
@@ -1705,11 +1716,7 @@ TEST_F(JetStreamTest, SyncAlwaysAsksForOneSyncPerTurnOfTheLoop) {
 // Whatever reads the stream within the same turn must see them: an
 // expected-last-sequence check, a message get, a pull request.
 TEST_F(JetStreamTest, SyncAlwaysStagedAppendsAreReadableWithinTheTurn) {
-  sync_on_append_ = false;
-  defer_publish_ = true;
-  ReopenStore();
-  AddStream("T", {{"sync", "always"}});
-  index::StoredStream* stored = store_->Find("T");
+  index::StoredStream* stored = AddStagedSyncAlwaysStream("T");
   ASSERT_NE(stored, nullptr);
   host_.DrainPosts();
   h_.Type(kApi, Pub("t.a", "_INBOX.ack.1", "one"));
@@ -1747,6 +1754,28 @@ TEST_F(JetStreamTest, SyncAlwaysStagedAppendsAreReadableWithinTheTurn) {
   const std::vector<Msg> pulled = Take(kWorker);
   ASSERT_GE(pulled.size(), 4u);
   EXPECT_EQ(pulled[3].payload, "four");
+}
+
+// Under sync=always a push consumer gets the turn's appends at its end,
+// written once for the turn, not one write per append to serve each at
+// once.
+TEST_F(JetStreamTest, SyncAlwaysPushDeliveryWaitsForTheEndOfTheTurn) {
+  index::StoredStream* stored = AddStagedSyncAlwaysStream("T");
+  ASSERT_NE(stored, nullptr);
+  h_.Type(kPush, "SUB dlv.t 1\r\n");
+  ASSERT_FALSE(AddDurable("T", "P", {{"ack_policy", "explicit"}, {"deliver_subject", "dlv.t"}}).contains("error"));
+  host_.DrainPosts();
+  EXPECT_TRUE(Take(kPush).empty());
+  h_.Type(kApi, Pub("t.a", "", "one") + Pub("t.b", "", "two") + Pub("t.c", "", "three"));
+  EXPECT_EQ(stored->log().last_seq(), 0u);  // still staged: nothing was written for the consumer
+  EXPECT_TRUE(Take(kPush).empty());
+  host_.DrainPosts();  // the end of the turn
+  EXPECT_EQ(stored->log().last_seq(), 3u);
+  const std::vector<Msg> got = Take(kPush);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].payload, "one");
+  EXPECT_EQ(got[1].payload, "two");
+  EXPECT_EQ(got[2].payload, "three");
 }
 
 // Found by fuzz/jetstream_api_fuzzer: a name or subject that is not UTF-8
