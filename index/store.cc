@@ -364,11 +364,14 @@ uint64_t StoredStream::SyncSnapshot() {
 }
 
 void StoredStream::SyncDone(uint64_t snapshot, const absl::Status& status) {
+  std::lock_guard<std::mutex> l(index_mu_);
   if (!status.ok()) {
-    Report(absl::StrCat("index sync failed (retried): ", status.message()));
+    // Once per run of failures: the syncer retries every 100 ms.
+    if (!env_sync_failing_) Report(absl::StrCat("index sync failed (retried): ", status.message()));
+    env_sync_failing_ = true;
     return;
   }
-  std::lock_guard<std::mutex> l(index_mu_);
+  env_sync_failing_ = false;
   if (snapshot == index_->progress().indexed_seq) sync_owed_ = false;
   ReportIndexed(snapshot);
 }
@@ -401,27 +404,34 @@ size_t StoredStream::staged_frames() {
 }
 
 bool StoredStream::ReadAhead(uint64_t done, std::chrono::steady_clock::time_point commit_at) {
-  std::lock_guard<std::mutex> l(index_mu_);
-  if (index_->staged() >= kMaxStagedFrames || log_->last_seq() <= index_->read_end().indexed_seq) return false;
-  if (!PositionIndexReader().ok()) return false;  // the next CatchUp meets the error and reports it
+  // In chunks, the index lock released between them: the environment
+  // syncer and the writer (TrackSubjects) take it too.
+  constexpr size_t kChunk = 4096;
   engine::Record rec;
-  constexpr size_t kCheckEvery = 4096;  // frames between two looks at whether a commit is due
-  for (size_t n = 1; index_->staged() < kMaxStagedFrames; ++n) {
-    if (n % kCheckEvery == 0 && ix_target_.load(std::memory_order_acquire) > done &&
-        std::chrono::steady_clock::now() >= commit_at) {
-      return true;
+  while (true) {
+    {
+      std::lock_guard<std::mutex> l(index_mu_);
+      if (index_->staged() >= kMaxStagedFrames || log_->last_seq() <= index_->read_end().indexed_seq) return false;
+      if (!PositionIndexReader().ok()) return false;  // the next CatchUp meets the error and reports it
+      for (size_t n = 0; n < kChunk && index_->staged() < kMaxStagedFrames;) {
+        absl::Status s = index_reader_->Next(&rec);
+        if (s.ok()) {
+          index_->Stage(rec);
+          ++n;
+          continue;
+        }
+        if (engine::IsEndOfData(s)) {
+          return index_->staged() < kMaxStagedFrames && log_->last_seq() > index_->read_end().indexed_seq;
+        }
+        if (absl::IsDataLoss(s)) continue;  // as in CatchUp
+        reader_positioned_ = false;
+        return false;
+      }
     }
-    absl::Status s = index_reader_->Next(&rec);
-    if (s.ok()) {
-      index_->Stage(rec);
-      continue;
+    if (ix_target_.load(std::memory_order_acquire) > done && std::chrono::steady_clock::now() >= commit_at) {
+      return true;  // a commit is due
     }
-    if (engine::IsEndOfData(s)) break;
-    if (absl::IsDataLoss(s)) continue;  // as in CatchUp
-    reader_positioned_ = false;
-    return false;
   }
-  return index_->staged() < kMaxStagedFrames && log_->last_seq() > index_->read_end().indexed_seq;
 }
 
 void StoredStream::IndexOnDurable() {
@@ -441,6 +451,7 @@ void StoredStream::IndexOnDurable() {
 }
 
 void StoredStream::StartIndexer() {
+  bool owed = false;
   {
     // The log was (re)opened: what was read ahead of its durable end may
     // have been cut by its recovery.
@@ -451,6 +462,7 @@ void StoredStream::StartIndexer() {
     // way); what the indexer reads from now on, this process appended.
     index_reader_.reset();
     reading_own_frames_ = true;
+    owed = sync_owed_;
   }
   {
     std::lock_guard<std::mutex> l(ix_mu_);
@@ -460,6 +472,9 @@ void StoredStream::StartIndexer() {
     engine::NameThisThread("sb-index");
     IndexerLoop();
   });
+  // A commit whose sync failed while the indexer was stopped (closing a log
+  // that failed, UpdateStream) is synced by the syncer.
+  if (owed && env_syncer_ != nullptr) env_syncer_->Request(this);
 }
 
 void StoredStream::StopIndexer() {

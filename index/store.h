@@ -216,12 +216,14 @@ class StoredStream : public EnvSyncClient {
   // (engine::ReaderOptions::verify_checksums).
   bool reading_own_frames_ = false;
   // Read-ahead bound: 16 bytes a frame (and a run record per gap or
-  // segment), 4 MiB at most per stream.
+  // segment), 4 MiB waiting at most per stream, under 8 MiB held
+  // (StreamIndex::staged_held).
   static constexpr size_t kMaxStagedFrames = size_t{1} << 18;
   std::mutex index_mu_;
   std::atomic<uint64_t> indexed_seq_{0};
   bool sync_owed_ = false;  // under index_mu_: committed, environment not synced since
   EnvSyncer* env_syncer_ = nullptr;  // the Store's
+  bool env_sync_failing_ = false;    // under index_mu_: the syncer's last sync failed
   std::mutex cb_mu_;
   std::function<void(uint64_t)> durable_cb_;
   std::function<void(uint64_t)> log_durable_cb_;  // under cb_mu_

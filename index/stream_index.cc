@@ -1,5 +1,7 @@
 #include "index/stream_index.h"
 
+#include <cstddef>
+
 #include "absl/strings/str_cat.h"
 #include "engine/coding.h"
 #include "engine/segment_header.h"
@@ -215,7 +217,21 @@ void StreamIndex::AddStaged(uint64_t seq) {
       h.offset += f.frame_bytes;
     }
   }
-  if (h.frame == staged_.size()) DropStaged();
+  if (h.frame == staged_.size()) {
+    DropStaged();
+  } else if (h.frame * 2 >= staged_.size()) {
+    // Frames keep arriving behind the ones added (a log that never catches
+    // up under steady load): drop the added prefix once it is half of what
+    // is held, so what is held stays under twice what waits.
+    runs_[h.run].first_frame = h.frame;  // the head's run now starts at the head
+    runs_[h.run].seq = h.seq;
+    runs_[h.run].offset = h.offset;
+    runs_.erase(runs_.begin(), runs_.begin() + static_cast<std::ptrdiff_t>(h.run));
+    for (StagedRun& r : runs_) r.first_frame -= h.frame;
+    staged_.erase(staged_.begin(), staged_.begin() + static_cast<std::ptrdiff_t>(h.frame));
+    h.frame = 0;
+    h.run = 0;
+  }
 }
 
 void StreamIndex::DropStaged() {

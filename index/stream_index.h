@@ -88,6 +88,9 @@ class StreamIndex {
   void AddStaged(uint64_t seq);
   void DropStaged();
   size_t staged() const { return staged_.size() - head_.frame; }
+  // Staged frames held in memory, added ones included: less than twice
+  // staged() after AddStaged.
+  size_t staged_held() const { return staged_.size(); }
   // Where the frame after the last one added or staged starts: its
   // sequence is indexed_seq + 1 (indexed_seq 0: nothing read yet).
   IndexProgress read_end() const;
@@ -158,7 +161,6 @@ class StreamIndex {
   // The slot of `subject` in slots_, made on first sight.
   uint32_t SlotOf(std::string_view subject);
   void Apply(uint64_t seq, int64_t ts, uint64_t segment_base, uint64_t offset, uint64_t frame_bytes, uint32_t slot);
-  void ForgetPending();
 
   LmdbEnv* const env_;
   const uint32_t stream_no_;

@@ -279,6 +279,7 @@ TEST_P(StreamIndexTest, StagedFramesIndexAsAddedOnes) {
     const uint64_t read = staged.read_end().indexed_seq;
     durable = std::max(durable, std::min(last, durable + rng_() % (read - durable + 50)));
     staged.AddStaged(durable);
+    ASSERT_LE(staged.staged_held(), 2 * staged.staged()) << "the added prefix is not dropped";
     if (staged.has_pending()) {
       ASSERT_TRUE(env2->Write([&](MDB_txn* txn) { return staged.WriteBatch(txn); }).ok());
       staged.Committed();
