@@ -6,6 +6,11 @@
 //                               the cache holds at most 1,024, so every call
 //                               walks the trie, caches, and now and then
 //                               sweeps the cache
+//   BM_MatchOnceInbox/<subs>    MatchOnce on a new reply inbox each call,
+//                               "_INBOX.<22 chars>.<n>", which one more
+//                               subscription "_INBOX.<22 chars>.*" matches:
+//                               what routing a publish acknowledgement or a
+//                               reply costs (never cached)
 //   BM_InsertRemove/<subs>      Insert then Remove one wildcard queue
 //                               subscription with the cache full (each
 //                               patches or evicts the cached results)
@@ -17,6 +22,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <random>
@@ -113,6 +119,28 @@ void BM_MatchCacheMiss(benchmark::State& state) {
   MatchInTurn(state, router.list(), Subjects(65536, 9));
 }
 BENCHMARK(BM_MatchCacheMiss)->Arg(1)->Arg(100)->Arg(10000);
+
+void BM_MatchOnceInbox(benchmark::State& state) {
+  Router router(static_cast<size_t>(state.range(0)));
+  const std::string prefix = "_INBOX.k3Hq9ZcX0pLr7WmT2vBn4e.";
+  Subscription inbox;
+  inbox.subject = prefix + "*";
+  inbox.sid = "inbox";
+  if (!router.list().Insert(&inbox).ok()) std::abort();
+  std::string subject = prefix;
+  uint64_t n = 0;
+  size_t total = 0;
+  for (auto _ : state) {
+    subject.resize(prefix.size());
+    subject += std::to_string(++n);
+    const MatchResult& r = router.list().MatchOnce(subject);
+    total += r.plain.size();
+    benchmark::DoNotOptimize(r);
+  }
+  if (total != static_cast<size_t>(state.iterations())) state.SkipWithError("the inbox was not matched once per call");
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_MatchOnceInbox)->Arg(1)->Arg(10000);
 
 void BM_InsertRemove(benchmark::State& state) {
   Router router(static_cast<size_t>(state.range(0)));

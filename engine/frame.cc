@@ -16,8 +16,6 @@ uint64_t FrameChecksum(const char* p, uint32_t frame_len, uint32_t flags) {
 
 }  // namespace
 
-uint64_t FrameView::padded_len() const { return AlignUp(frame_len, kFrameAlign); }
-
 uint64_t PaddedFrameSize(size_t subject_len, size_t headers_len, size_t stored_len) {
   return AlignUp(kFrameHeaderSize + subject_len + headers_len + stored_len, kFrameAlign);
 }

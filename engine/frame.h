@@ -49,7 +49,7 @@ struct FrameView {
 
   bool compressed() const { return (flags & kFrameFlagLz4) != 0; }
   // Bytes this frame occupies in the segment, padding included.
-  uint64_t padded_len() const;
+  uint64_t padded_len() const { return (uint64_t{frame_len} + kFrameAlign - 1) & ~uint64_t{kFrameAlign - 1}; }
 };
 
 // Bytes a frame with these field lengths occupies, padding included.

@@ -102,6 +102,7 @@ absl::Status Reader::OpenSegmentFor(uint64_t seq) {
     if (absl::Status s = RefreshSegments(); !s.ok()) return s;
     if (bases_.empty()) {
       cur_ = SegmentFile();
+      end_seen_ = 0;
       cur_base_ = 0;
       return absl::OkStatus();
     }
@@ -163,6 +164,7 @@ absl::Status Reader::SeekToTime(int64_t ts_ns) {
   min_ts_ = ts_ns;
   if (bases_.empty()) {
     cur_ = SegmentFile();
+    end_seen_ = 0;
     return absl::OkStatus();
   }
   return OpenSegment(lo);
@@ -199,6 +201,7 @@ absl::Status Reader::SeekToLast() {
 }
 
 void Reader::MoveTo(uint64_t off, uint64_t seq) {
+  end_seen_ = 0;
   off_ = off;
   expected_seq_ = seq;
   resyncing_ = false;
@@ -275,7 +278,8 @@ absl::Status Reader::Next(Record* out) {
       resyncing_ = false;
       off_ = LoadCommittedEnd(cur_);
     }
-    const uint64_t end = LoadCommittedEnd(cur_);
+    if (off_ >= end_seen_) end_seen_ = LoadCommittedEnd(cur_);
+    const uint64_t end = end_seen_;
     if (off_ < end) {
       const char* p = cur_.data() + off_;
       uint32_t len;
@@ -400,6 +404,7 @@ absl::Status Reader::Next(Record* out) {
     if (!s.ok()) {
       // Stay where we were, and look past this segment next time.
       cur_ = std::move(previous);
+      end_seen_ = 0;
       cur_base_ = previous_base;
       off_ = LoadCommittedEnd(cur_);
       expected_seq_ = want;

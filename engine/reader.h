@@ -128,6 +128,12 @@ class Reader {
   SegmentFile cur_;
   uint64_t cur_base_ = 0;
   uint64_t off_ = 0;
+  // The current segment's committed end as Next last loaded it, reloaded
+  // only when off_ reaches it: the writer stores that word on every
+  // publish, and a load per frame would pull its cache line from the
+  // writer's core once per frame. Within one mapping it only grows; 0
+  // (load again) whenever the position or the segment changes (MoveTo).
+  uint64_t end_seen_ = 0;
   uint64_t expected_seq_ = 1;  // sequence of the frame at off_
   uint64_t min_seq_ = 0;       // skip frames below this
   int64_t min_ts_ = 0;         // skip frames older than this

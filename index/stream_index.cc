@@ -142,8 +142,11 @@ absl::Status StreamIndex::Load() {
 }
 
 uint32_t StreamIndex::SlotOf(std::string_view subject) {
-  uint32_t& recent = recent_slot_[SubjectHash{}(subject) >> 58];
-  if (recent != 0 && SubjectEq{}(slots_[recent - 1].subject, subject)) return recent - 1;
+  const size_t h = SubjectHash{}(subject);
+  uint32_t& first = recent_slot_[h >> 57];                                 // top 7 bits
+  uint32_t& second = recent_slot_[kRecentHalf + ((h >> 50) & (kRecentHalf - 1))];  // the next 7
+  if (first != 0 && SubjectEq{}(slots_[first - 1].subject, subject)) return first - 1;
+  if (second != 0 && SubjectEq{}(slots_[second - 1].subject, subject)) return second - 1;
   uint32_t slot;
   if (auto it = slot_of_.find(subject); it != slot_of_.end()) {
     slot = it->second;
@@ -152,7 +155,9 @@ uint32_t StreamIndex::SlotOf(std::string_view subject) {
     slots_.push_back(HotSubject{std::string(subject), {}});
     slot_of_.emplace(slots_.back().subject, slot);
   }
-  recent = slot + 1;
+  // The first place when it is free, else the second: two subjects that
+  // share their first place settle in it and in the second of one of them.
+  (first == 0 ? first : second) = slot + 1;
   return slot;
 }
 

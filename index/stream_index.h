@@ -179,9 +179,13 @@ class StreamIndex {
   absl::flat_hash_map<std::string, uint32_t, SubjectHash, SubjectEq> slot_of_;
   std::vector<HotSubject> slots_;
   std::vector<uint32_t> dirty_;  // slots touched by the pending batch
-  // In front of slot_of_: slot + 1 of a subject recently looked up, at the
-  // top bits of its hash (0: none). A hit costs the hash and one compare.
-  std::array<uint32_t, 64> recent_slot_{};
+  // In front of slot_of_: slot + 1 of a subject recently looked up (0:
+  // none), in one of two places its hash picks, one in each half: a hit
+  // costs the hash and one or two compares. With one place, two of a few
+  // busy subjects collided in about a third of processes (the hash is
+  // seeded per process) and took turns evicting each other.
+  static constexpr size_t kRecentHalf = 128;
+  std::array<uint32_t, 2 * kRecentHalf> recent_slot_{};
   // staged_[head_.frame..] wait for AddStaged; tail_ is the position just
   // after the last staged frame (its sequence and offset are the next ones).
   std::vector<StagedFrame> staged_;
