@@ -213,7 +213,18 @@ bool Reader::ContinueResync() {
   // The frame that carries the expected sequence counts: damage (zeroed
   // bytes, a cut) can stand before it without it being lost.
   uint64_t seq = 0;
-  if (const uint64_t off = FindFrameInRange(resync_scan_from_, resync_bad_seq_, UINT64_MAX, &seq); off != 0) {
+  if (uint64_t off = FindFrameInRange(resync_scan_from_, resync_bad_seq_, UINT64_MAX, &seq); off != 0) {
+    // The frame found may be misplaced itself (its checksum guards against
+    // damage, not against a frame copied or forged where it does not
+    // belong): a later frame carrying one of the sequences it would skip
+    // is where the stream goes on, as in Next.
+    uint64_t lower_seq = 0;
+    while (seq > resync_bad_seq_) {
+      const uint64_t lower = FindFrameInRange(off + kFrameAlign, resync_bad_seq_, seq - 1, &lower_seq);
+      if (lower == 0) break;
+      off = lower;
+      seq = lower_seq;
+    }
     MoveTo(off, seq);
     return true;
   }
