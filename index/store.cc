@@ -491,18 +491,27 @@ void StoredStream::StopIndexer() {
 
 // Syncs of the log come faster than index commits: at most one CatchUp
 // starts per ix_gap_ (StoreOptions::index_commit_gap), and the durable
-// sequences that arrive meanwhile coalesce into it. Between commits the
-// thread reads ahead what the log has published (ReadAhead), woken by each
-// log sync, or every ix_gap_ while the log publishes faster than it syncs,
-// so that a commit has only staged frames to add.
+// sequences that arrive meanwhile coalesce into it; sooner once the durable
+// sequence has stood still for ix_quiet_ (index_quiet_commit), as nothing
+// is coming to coalesce. Between commits the thread reads ahead what the
+// log has published (ReadAhead), woken by each log sync, or every ix_gap_
+// while the log publishes faster than it syncs, so that a commit has only
+// staged frames to add.
 void StoredStream::IndexerLoop() {
   using Clock = std::chrono::steady_clock;
   std::unique_lock<std::mutex> l(ix_mu_);
   uint64_t done = 0;
   Clock::time_point next_commit = Clock::now();
+  uint64_t target_seen = 0;
+  Clock::time_point target_moved = next_commit;  // when this thread saw ix_target_ move last
   while (!ix_stop_) {
     const Clock::time_point now = Clock::now();
-    if (ix_target_ > done && now >= next_commit) {
+    if (ix_target_ != target_seen) {
+      target_seen = ix_target_;
+      target_moved = now;
+    }
+    const Clock::time_point due = std::min(next_commit, target_moved + ix_quiet_);
+    if (ix_target_ > done && now >= due) {
       const uint64_t target = ix_target_;
       l.unlock();
       bool sync_wanted = false;
@@ -516,12 +525,12 @@ void StoredStream::IndexerLoop() {
       continue;
     }
     l.unlock();
-    const bool more = ReadAhead(done, next_commit);
+    const bool more = ReadAhead(done, due);
     l.lock();
     const uint64_t seen = ix_target_;
     const auto woken = [&] { return ix_stop_ || ix_target_ > seen; };
     if (ix_target_ > done) {
-      ix_cv_.wait_until(l, next_commit, woken);
+      ix_cv_.wait_until(l, due, woken);
     } else if (more) {
       ix_cv_.wait_for(l, ix_gap_, woken);
     } else {
@@ -597,6 +606,7 @@ absl::StatusOr<StoredStream*> Store::OpenStream(const CatalogEntry& entry, bool 
   stream->env_ = env_.get();
   stream->reporter_ = options_.reporter;
   stream->ix_gap_ = options_.index_commit_gap;
+  stream->ix_quiet_ = options_.index_quiet_commit;
   stream->env_syncer_ = env_syncer_.get();
   absl::StatusOr<std::unique_ptr<engine::Log>> log =
       engine::Log::Open(absl::StrCat(dir_, "/streams/", entry.config.name), LogOptionsFor(entry.config, options_, create));

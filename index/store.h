@@ -53,6 +53,12 @@ struct StoreOptions {
   // arrive within the gap coalesce into one commit, so the index lags the
   // log by at most about this much (a reopen redoes that tail from the log).
   std::chrono::microseconds index_commit_gap{10000};
+  // A commit comes sooner when the log's durable sequence has not moved for
+  // this long: nothing more is coming to coalesce (a burst ended, the log
+  // went idle, or an interval sync came), so the index need not lag the log
+  // by a whole gap. Under a steady stream of syncs (sync=always under load)
+  // the durable sequence moves more often than this, and the gap rules.
+  std::chrono::microseconds index_quiet_commit{1000};
   // engine::LogOptions::sync_on_append for every stream: false when the
   // caller calls log().RequestSync() after each burst of appends.
   bool sync_on_append = true;
@@ -234,7 +240,8 @@ class StoredStream : public EnvSyncClient {
   // it by ReadAhead to stop for a commit.
   std::atomic<uint64_t> ix_target_{0};
   bool ix_stop_ = false;    // under ix_mu_
-  std::chrono::microseconds ix_gap_{0};  // StoreOptions::index_commit_gap
+  std::chrono::microseconds ix_gap_{0};    // StoreOptions::index_commit_gap
+  std::chrono::microseconds ix_quiet_{0};  // StoreOptions::index_quiet_commit
   absl::flat_hash_map<std::string, uint64_t, SubjectHash, SubjectEq> last_by_subject_;  // writer thread, once tracked
   bool subjects_tracked_ = false;                                // writer thread
   std::unique_ptr<DeletedSet> deleted_;                          // writer thread

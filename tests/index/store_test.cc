@@ -287,6 +287,7 @@ TEST(Store, IndexCommitsCoalesceWithinTheCommitGap) {
   Fixture f;
   StoreOptions o = f.Options();
   o.index_commit_gap = std::chrono::milliseconds(40);
+  o.index_quiet_commit = o.index_commit_gap;  // a stall between appends must not commit sooner
   auto store = Store::Open(f.data, o);
   ASSERT_TRUE(store.ok()) << store.status();
   StoredStream* s = *(*store)->CreateStream(Config("G", engine::SyncMode::kAlways));
@@ -315,6 +316,28 @@ TEST(Store, IndexCommitsCoalesceWithinTheCommitGap) {
   EXPECT_EQ(s->indexed_seq(), last);
 }
 
+// The commit gap coalesces index commits while log syncs keep coming; once
+// the durable sequence stands still (the burst ended), the index commits
+// after index_quiet_commit instead of waiting out the gap.
+TEST(Store, IndexCommitsSoonOnceTheLogGoesQuiet) {
+  Fixture f;
+  StoreOptions o = f.Options();
+  o.index_commit_gap = std::chrono::hours(1);
+  o.index_quiet_commit = std::chrono::milliseconds(1);
+  auto store = Store::Open(f.data, o);
+  ASSERT_TRUE(store.ok()) << store.status();
+  StoredStream* s = *(*store)->CreateStream(Config("Q", engine::SyncMode::kAlways));
+  for (int burst = 0; burst < 3; ++burst) {
+    uint64_t last = 0;
+    for (int i = 0; i < 50; ++i) last = *s->Append({"Q.x", "", "m", 0});
+    ASSERT_TRUE(s->log().WaitDurable(last, absl::Seconds(30)).ok());
+    // Within the hour-long gap only the quiet rule can commit this burst.
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (s->indexed_seq() < last && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+    ASSERT_EQ(s->indexed_seq(), last) << "burst " << burst;
+  }
+}
+
 // Between two index commits the indexer reads ahead what the log publishes
 // (woken by each log sync); the commit adds those frames without reading
 // them again, and a reopened log (UpdateStream) drops what was read ahead.
@@ -323,6 +346,7 @@ TEST(Store, FramesReadAheadBetweenCommitsAreIndexedExactly) {
   Fixture f;
   StoreOptions o = f.Options();
   o.index_commit_gap = std::chrono::hours(1);  // after the first commit, none until the log is reopened
+  o.index_quiet_commit = std::chrono::hours(1);
   auto store = Store::Open(f.data, o);
   ASSERT_TRUE(store.ok()) << store.status();
   StreamConfig config = Config("RA", engine::SyncMode::kAlways);
