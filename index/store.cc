@@ -494,7 +494,7 @@ void StoredStream::StopIndexer() {
 // sequences that arrive meanwhile coalesce into it; sooner once the durable
 // sequence has stood still for ix_quiet_ (index_quiet_commit), as nothing
 // is coming to coalesce. Between commits the thread reads ahead what the
-// log has published (ReadAhead), woken by each log sync, or every ix_gap_
+// log has published (ReadAhead), woken by each log sync, or every 10 ms
 // while the log publishes faster than it syncs, so that a commit has only
 // staged frames to add.
 void StoredStream::IndexerLoop() {
@@ -532,7 +532,9 @@ void StoredStream::IndexerLoop() {
     if (ix_target_ > done) {
       ix_cv_.wait_until(l, due, woken);
     } else if (more) {
-      ix_cv_.wait_for(l, ix_gap_, woken);
+      // Frames keep coming with no sync to wake this thread (sync=never, or
+      // between interval syncs): read them every 10 ms, or every gap if shorter.
+      ix_cv_.wait_for(l, std::min<std::chrono::microseconds>(ix_gap_, std::chrono::milliseconds(10)), woken);
     } else {
       ix_cv_.wait(l, woken);
     }
