@@ -216,10 +216,13 @@ bool Reader::ContinueResync() {
   if (uint64_t off = FindFrameInRange(resync_scan_from_, resync_bad_seq_, UINT64_MAX, &seq); off != 0) {
     // The frame found may be misplaced itself (its checksum guards against
     // damage, not against a frame copied or forged where it does not
-    // belong): a later frame carrying one of the sequences it would skip
-    // is where the stream goes on, as in Next.
+    // belong) when it skips sequences and the frame after it does not
+    // carry the next one: then a later frame carrying one of the sequences
+    // it would skip is where the stream goes on, as in Next. The usual
+    // case, the frame right after a damaged one followed by its successor,
+    // costs no scan.
     uint64_t lower_seq = 0;
-    while (seq > resync_bad_seq_) {
+    while (seq > resync_bad_seq_ && !FollowedByNext(off, seq)) {
       const uint64_t lower = FindFrameInRange(off + kFrameAlign, resync_bad_seq_, seq - 1, &lower_seq);
       if (lower == 0) break;
       off = lower;
@@ -231,6 +234,14 @@ bool Reader::ContinueResync() {
   // New frames start at or after today's committed end: scan only those next time.
   resync_scan_from_ = std::max(resync_scan_from_, AlignUp(end, kFrameAlign));
   return false;
+}
+
+bool Reader::FollowedByNext(uint64_t off, uint64_t seq) const {
+  const uint64_t end = LoadCommittedEnd(cur_);
+  FrameView f;
+  if (off >= end || DecodeFrame(cur_.data() + off, end - off, &f) != FrameStatus::kOk) return false;
+  const uint64_t next = off + f.padded_len();
+  return next < end && DecodeFrame(cur_.data() + next, end - next, &f) == FrameStatus::kOk && f.sequence == seq + 1;
 }
 
 uint64_t Reader::FindFrameInRange(uint64_t from, uint64_t lo, uint64_t hi, uint64_t* seq) const {
@@ -321,7 +332,16 @@ absl::Status Reader::Next(Record* out) {
         MoveTo(skip_off_, skip_seq_);
         continue;
       }
-      if (st != FrameStatus::kOk) return Resync(off_, FrameStatusName(st));
+      if (st != FrameStatus::kOk) {
+        // The end cached in end_seen_ may be stale if the word was lowered
+        // since (a recovery cutting a damaged tail of the same file): read
+        // to the end as it is now before calling this damage.
+        if (const uint64_t now_end = LoadCommittedEnd(cur_); now_end < end_seen_) {
+          end_seen_ = now_end;
+          continue;
+        }
+        return Resync(off_, FrameStatusName(st));
+      }
       if (f.sequence > expected_seq_) {
         // A whole frame further on. Misplaced (its checksum guards against
         // damage, not against a frame copied or forged where it does not

@@ -117,6 +117,9 @@ class Reader {
   // its committed end, whose sequence is in [lo, hi]: its offset (never 0:
   // frames start at kSegmentDataOffset), or 0 when there is none.
   uint64_t FindFrameInRange(uint64_t from, uint64_t lo, uint64_t hi, uint64_t* seq) const;
+  // Whether the whole frame at `off` (carrying `seq`) is followed by a
+  // whole frame carrying seq + 1 in the current segment.
+  bool FollowedByNext(uint64_t off, uint64_t seq) const;
   // Positions at the frame at `off` of the current segment, expected to
   // carry `seq`.
   void MoveTo(uint64_t off, uint64_t seq);

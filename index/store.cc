@@ -504,13 +504,21 @@ void StoredStream::IndexerLoop() {
   Clock::time_point next_commit = Clock::now();
   uint64_t target_seen = 0;
   Clock::time_point target_moved = next_commit;  // when this thread saw ix_target_ move last
+  // The quiet rule commits no sooner than this after the last commit: where
+  // a log sync and the publisher's next append take longer than ix_quiet_
+  // (a slow disk, one publisher waiting for each acknowledgement), every
+  // log sync would look like the end of a burst and bring a commit and an
+  // environment sync of its own.
+  const auto quiet_spacing = std::min<std::chrono::microseconds>(ix_gap_, std::chrono::milliseconds(10));
+  Clock::time_point last_commit{};
   while (!ix_stop_) {
     const Clock::time_point now = Clock::now();
     if (ix_target_ != target_seen) {
       target_seen = ix_target_;
       target_moved = now;
     }
-    const Clock::time_point due = std::min(next_commit, target_moved + ix_quiet_);
+    const Clock::time_point due =
+        std::min(next_commit, std::max(target_moved + ix_quiet_, last_commit + quiet_spacing));
     if (ix_target_ > done && now >= due) {
       const uint64_t target = ix_target_;
       l.unlock();
@@ -519,8 +527,10 @@ void StoredStream::IndexerLoop() {
         Report(absl::StrCat("indexing failed (seeks fall back to scans): ", s.message()));
       }
       if (sync_wanted) env_syncer_->Request(this);  // the disk works while this thread reads ahead
+      indexer_commits_.fetch_add(1, std::memory_order_acq_rel);
       l.lock();
       done = target;
+      last_commit = now;
       next_commit = now + ix_gap_;
       continue;
     }

@@ -62,6 +62,9 @@ struct StoreOptions {
   // went idle, or an interval sync came), so the index need not lag the log
   // by a whole gap. Under a steady stream of syncs (sync=always under load)
   // the durable sequence moves more often than this, and the gap rules.
+  // Commits that come of this rule are 10 ms apart at least (or the gap,
+  // if shorter): on a disk whose syncs take longer than this, every sync
+  // would otherwise look like the end of a burst.
   std::chrono::microseconds index_quiet_commit{1000};
   // engine::LogOptions::sync_on_append for every stream: false when the
   // caller calls log().RequestSync() after each burst of appends.
@@ -157,6 +160,9 @@ class StoredStream : public EnvSyncClient {
   uint64_t indexed_seq() const { return indexed_seq_.load(std::memory_order_acquire); }
   // Frames the indexer has read ahead and keeps for its next commit.
   size_t staged_frames();
+  // Commits the indexer thread has started since the store opened (each
+  // start of the thread, after an UpdateStream too, begins with one).
+  uint64_t indexer_commits() const { return indexer_commits_.load(std::memory_order_acquire); }
   // Called after each synced index commit with the new indexed_seq (on the
   // environment syncer's thread, or the one closing or updating the
   // stream). Set before appending.
@@ -243,6 +249,7 @@ class StoredStream : public EnvSyncClient {
   // The log's latest durable sequence: written under ix_mu_, read without
   // it by ReadAhead to stop for a commit.
   std::atomic<uint64_t> ix_target_{0};
+  std::atomic<uint64_t> indexer_commits_{0};
   bool ix_stop_ = false;    // under ix_mu_
   std::chrono::microseconds ix_gap_{0};    // StoreOptions::index_commit_gap
   std::chrono::microseconds ix_quiet_{0};  // StoreOptions::index_quiet_commit

@@ -155,9 +155,11 @@ uint32_t StreamIndex::SlotOf(std::string_view subject) {
     slots_.push_back(HotSubject{std::string(subject), {}});
     slot_of_.emplace(slots_.back().subject, slot);
   }
-  // The first place when it is free, else the second: two subjects that
-  // share their first place settle in it and in the second of one of them.
-  (first == 0 ? first : second) = slot + 1;
+  // A free place first; when both are taken, the first (the second keeps
+  // what settled there): two subjects that share their first place settle
+  // in it and in the second of one of them, and a place held by a subject
+  // gone quiet is taken over.
+  (first == 0 ? first : second == 0 ? second : first) = slot + 1;
   return slot;
 }
 

@@ -186,6 +186,7 @@ class StreamIndex {
   // bound; the seed is drawn per process), and they took turns evicting
   // each other (seen in a profile: the map lookup behind every frame).
   static constexpr size_t kRecentHalf = 128;
+  static_assert(sizeof(size_t) == 8, "SlotOf takes its places from the top 14 bits of a 64-bit hash");
   std::array<uint32_t, 2 * kRecentHalf> recent_slot_{};
   // staged_[head_.frame..] wait for AddStaged; tail_ is the position just
   // after the last staged frame (its sequence and offset are the next ones).

@@ -328,22 +328,26 @@ TEST(ReaderDamage, RecordsWithoutPayloadsDecompressNothing) {
   }
 }
 
-// Found by fuzz/segment_fuzzer (corpus crash-forged-sequence-hides-later-
-// frames): a whole frame with a valid checksum but a sequence far ahead of
-// its place (copied or forged there) was believed, "sequences 3..999
-// missing", and every real frame after it, below 1000, was never served.
 // Appends messages 1..n (subject "d", PayloadFor(seq, 100)) to a new
 // stream in `dir`, closes it, and returns each frame's offset.
 std::vector<uint64_t> AppendAndLocate(const std::string& dir, uint64_t n) {
-  {
-    auto log = *Log::Open(dir, testing::SmallOptions());
-    for (uint64_t i = 1; i <= n; ++i) EXPECT_TRUE(log->Append({"d", "", PayloadFor(i, 100), 0}).ok());
-    EXPECT_TRUE(log->Close().ok());
-  }
   std::vector<uint64_t> offs;
-  auto r = *Reader::Open(dir);
+  {
+    absl::StatusOr<std::unique_ptr<Log>> log = Log::Open(dir, testing::SmallOptions());
+    if (!log.ok()) {
+      ADD_FAILURE() << log.status();
+      return offs;
+    }
+    for (uint64_t i = 1; i <= n; ++i) EXPECT_TRUE((*log)->Append({"d", "", PayloadFor(i, 100), 0}).ok());
+    EXPECT_TRUE((*log)->Close().ok());
+  }
+  absl::StatusOr<std::unique_ptr<Reader>> r = Reader::Open(dir);
+  if (!r.ok()) {
+    ADD_FAILURE() << r.status();
+    return offs;
+  }
   Record rec;
-  while (r->Next(&rec).ok()) offs.push_back(rec.offset);
+  while ((*r)->Next(&rec).ok()) offs.push_back(rec.offset);
   EXPECT_EQ(offs.size(), n);
   return offs;
 }
@@ -352,10 +356,15 @@ std::vector<uint64_t> AppendAndLocate(const std::string& dir, uint64_t n) {
 // payload checked against AppendAndLocate's), and how many DataLoss
 // reports came between them.
 std::vector<uint64_t> ServedFrom(const std::string& dir, uint64_t from, int* losses) {
-  auto r = *Reader::Open(dir);
-  EXPECT_TRUE(r->SeekToSequence(from).ok());
   std::vector<uint64_t> served;
   *losses = 0;
+  absl::StatusOr<std::unique_ptr<Reader>> opened = Reader::Open(dir);
+  if (!opened.ok()) {
+    ADD_FAILURE() << opened.status();
+    return served;
+  }
+  Reader* r = opened->get();
+  EXPECT_TRUE(r->SeekToSequence(from).ok());
   Record rec;
   for (int i = 0; i < 20; ++i) {
     absl::Status s = r->Next(&rec);
@@ -372,6 +381,10 @@ std::vector<uint64_t> ServedFrom(const std::string& dir, uint64_t from, int* los
   return served;
 }
 
+// Found by fuzz/segment_fuzzer (corpus crash-forged-sequence-hides-later-
+// frames): a whole frame with a valid checksum but a sequence far ahead of
+// its place (copied or forged there) was believed, "sequences 3..999
+// missing", and every real frame after it, below 1000, was never served.
 TEST(ReaderDamage, AFrameOutOfPlaceAheadDoesNotHideTheFramesAfterIt) {
   testing::TempDir tmp;
   const std::vector<uint64_t> offs = AppendAndLocate(tmp.path(), 6);
