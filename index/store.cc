@@ -70,7 +70,7 @@ absl::StatusOr<uint64_t> StoredStream::Append(const engine::Message& msg, const 
   }
   if (expect.last_subject_seq.has_value()) TrackSubjects();
   if (!subjects_tracked_) return log_->Append(msg);
-  auto it = last_by_subject_.find(std::string_view(msg.subject));
+  auto it = last_by_subject_.find(msg.subject);
   if (expect.last_subject_seq.has_value()) {
     const uint64_t actual = it == last_by_subject_.end() ? 0 : LiveLastOf(msg.subject, &it->second);
     if (*expect.last_subject_seq != actual) {
@@ -123,7 +123,7 @@ void StoredStream::TrackSubjects() {
 
 uint64_t StoredStream::LastSequenceOf(std::string_view subject) {
   TrackSubjects();
-  auto it = last_by_subject_.find(std::string_view(subject));
+  auto it = last_by_subject_.find(subject);
   return it == last_by_subject_.end() ? 0 : LiveLastOf(subject, &it->second);
 }
 
@@ -504,12 +504,13 @@ void StoredStream::IndexerLoop() {
   Clock::time_point next_commit = Clock::now();
   uint64_t target_seen = 0;
   Clock::time_point target_moved = next_commit;  // when this thread saw ix_target_ move last
-  // The quiet rule commits no sooner than this after the last commit: where
-  // a log sync and the publisher's next append take longer than ix_quiet_
-  // (a slow disk, one publisher waiting for each acknowledgement), every
-  // log sync would look like the end of a burst and bring a commit and an
-  // environment sync of its own.
-  const auto quiet_spacing = std::min<std::chrono::microseconds>(ix_gap_, std::chrono::milliseconds(10));
+  // 10 ms, or the gap if shorter. The quiet rule commits no sooner than this
+  // after the last commit: where a log sync and the publisher's next append
+  // take longer than ix_quiet_ (a slow disk, one publisher waiting for each
+  // acknowledgement), every log sync would look like the end of a burst and
+  // bring a commit and an environment sync of its own. And read-ahead with
+  // no sync to wake it polls this often.
+  const auto short_period = std::min<std::chrono::microseconds>(ix_gap_, std::chrono::milliseconds(10));
   Clock::time_point last_commit{};
   while (!ix_stop_) {
     const Clock::time_point now = Clock::now();
@@ -518,7 +519,7 @@ void StoredStream::IndexerLoop() {
       target_moved = now;
     }
     const Clock::time_point due =
-        std::min(next_commit, std::max(target_moved + ix_quiet_, last_commit + quiet_spacing));
+        std::min(next_commit, std::max(target_moved + ix_quiet_, last_commit + short_period));
     if (ix_target_ > done && now >= due) {
       const uint64_t target = ix_target_;
       l.unlock();
@@ -543,8 +544,8 @@ void StoredStream::IndexerLoop() {
       ix_cv_.wait_until(l, due, woken);
     } else if (more) {
       // Frames keep coming with no sync to wake this thread (sync=never, or
-      // between interval syncs): read them every 10 ms, or every gap if shorter.
-      ix_cv_.wait_for(l, std::min<std::chrono::microseconds>(ix_gap_, std::chrono::milliseconds(10)), woken);
+      // between interval syncs).
+      ix_cv_.wait_for(l, short_period, woken);
     } else {
       ix_cv_.wait(l, woken);
     }

@@ -317,7 +317,7 @@ void JetStream::EnforcePerSubject(Stream* s, uint64_t seq, std::string_view subj
     s->per_subject_loaded = true;
   }
   const bool doomed_by_build = !doomed.empty();
-  auto it = s->per_subject.find(std::string_view(subject));
+  auto it = s->per_subject.find(subject);
   if (it == s->per_subject.end()) it = s->per_subject.emplace(std::string(subject), std::deque<uint64_t>()).first;
   it->second.push_back(seq);
   while (it->second.size() > limit) {

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "absl/time/clock.h"
 #include "engine/reader.h"
 #include "engine/segment_header.h"
 
@@ -93,6 +94,12 @@ std::string ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+bool WaitUntil(const std::function<bool()>& cond, absl::Duration limit) {
+  const absl::Time deadline = absl::Now() + limit;
+  while (!cond() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  return cond();
 }
 
 void WriteFileAt(const std::string& path, uint64_t offset, const std::string& bytes) {

@@ -3,9 +3,11 @@
 #define SHORTBUS_TESTS_ENGINE_TEST_UTIL_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "engine/log.h"
 #include "engine/options.h"
 
@@ -46,6 +48,9 @@ std::vector<uint64_t> SegmentBases(const std::string& dir);
 
 // Reads/writes a whole file.
 std::string ReadFile(const std::string& path);
+// Polls `cond` every millisecond until it holds or `limit` passes; returns
+// its last value.
+bool WaitUntil(const std::function<bool()>& cond, absl::Duration limit = absl::Seconds(30));
 void WriteFileAt(const std::string& path, uint64_t offset, const std::string& bytes);
 
 }  // namespace shortbus::engine::testing

@@ -22,6 +22,7 @@ namespace {
 using ::testing::HasSubstr;
 using engine::testing::PayloadFor;
 using engine::testing::TempDir;
+using engine::testing::WaitUntil;
 
 StreamConfig Config(const std::string& name, engine::SyncMode sync = engine::SyncMode::kNever) {
   StreamConfig c;
@@ -252,8 +253,7 @@ TEST(Store, DurableCallbackComesAfterTheIndexCommit) {
   });
   uint64_t last = 0;
   for (int i = 0; i < 500; ++i) last = *s->Append({"T.x", "", "m", 0});
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (seen.load() < last && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  WaitUntil([&] { return seen.load() >= last; });
   EXPECT_EQ(seen.load(), last);
   EXPECT_FALSE(index_was_behind.load());
   EXPECT_GE(s->indexed_seq(), last);
@@ -275,8 +275,7 @@ TEST(Store, LogDurableCallbackComesAfterTheLogSyncBeforeIndexing) {
   });
   uint64_t last = 0;
   for (int i = 0; i < 500; ++i) last = *s->Append({"L.x", "", "m", 0});
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (index_seen.load() < last && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  WaitUntil([&] { return index_seen.load() >= last; });
   EXPECT_EQ(log_seen.load(), last);
   EXPECT_EQ(index_seen.load(), last);
   EXPECT_FALSE(log_was_not_durable.load());
@@ -304,8 +303,7 @@ TEST(Store, IndexCommitsCoalesceWithinTheCommitGap) {
     last = *s->Append({"G.x", "", "m", 0});
     ASSERT_TRUE(s->log().WaitDurable(last, absl::Seconds(30)).ok());
   }
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (indexed.load() < last && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
+  WaitUntil([&] { return indexed.load() >= last; });
   const double elapsed_ms = absl::ToDoubleMilliseconds(absl::Now() - t0);
   ASSERT_EQ(indexed.load(), last);
   const uint64_t syncs = s->log().stats().syncs - syncs0;
@@ -333,13 +331,6 @@ StoredStream* QuietRuleStream(Fixture& f, std::unique_ptr<Store>* store, const s
   return s.ok() ? *s : nullptr;
 }
 
-// Whether `s` indexes through `seq` within 30 s.
-bool IndexedWithin30s(StoredStream* s, uint64_t seq) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (s->indexed_seq() < seq && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
-  return s->indexed_seq() >= seq;
-}
-
 // The commit gap coalesces index commits while log syncs keep coming; once
 // the durable sequence stands still (the burst ended), the index commits
 // after index_quiet_commit instead of waiting out the gap.
@@ -353,7 +344,7 @@ TEST(Store, IndexCommitsSoonOnceTheLogGoesQuiet) {
     for (int i = 0; i < 50; ++i) last = *s->Append({"Q.x", "", "m", 0});
     ASSERT_TRUE(s->log().WaitDurable(last, absl::Seconds(30)).ok());
     // Within the hour-long gap only the quiet rule can commit this burst.
-    ASSERT_TRUE(IndexedWithin30s(s, last)) << "burst " << burst;
+    ASSERT_TRUE(WaitUntil([&] { return s->indexed_seq() >= last; })) << "burst " << burst;
   }
 }
 
@@ -374,7 +365,7 @@ TEST(Store, QuietCommitsAreTenMillisecondsApartAtLeast) {
     ASSERT_TRUE(s->log().WaitDurable(last, absl::Seconds(30)).ok());
     absl::SleepFor(absl::Milliseconds(3));  // the publisher's pace, not a wait for a condition
   }
-  ASSERT_TRUE(IndexedWithin30s(s, last));
+  ASSERT_TRUE(WaitUntil([&] { return s->indexed_seq() >= last; }));
   const double elapsed_ms = absl::ToDoubleMilliseconds(absl::Now() - t0);
   EXPECT_LE(commits.load(), static_cast<uint64_t>(elapsed_ms / 10.0) + 2)
       << commits.load() << " commits for 100 synced appends in " << elapsed_ms << " ms";
@@ -404,16 +395,11 @@ TEST(Store, FramesReadAheadBetweenCommitsAreIndexedExactly) {
     }
     return seq;
   };
-  auto wait_for = [](auto cond) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    while (!cond() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(1));
-    return cond();
-  };
   ASSERT_EQ(append(1), 1u);
-  ASSERT_TRUE(wait_for([&] { return s->indexed_seq() == 1; }));  // the first commit comes at once
+  ASSERT_TRUE(WaitUntil([&] { return s->indexed_seq() == 1; }));  // the first commit comes at once
   const uint64_t end1 = append(600);
   ASSERT_TRUE(s->log().WaitDurable(end1, absl::Seconds(30)).ok());
-  ASSERT_TRUE(wait_for([&] { return s->staged_frames() == 600; })) << s->staged_frames();
+  ASSERT_TRUE(WaitUntil([&] { return s->staged_frames() == 600; })) << s->staged_frames();
   EXPECT_EQ(s->indexed_seq(), 1u);  // within the gap: read ahead, not committed
   config.retention.max_msgs = 1'000'000;
   const uint64_t commits = s->indexer_commits();
@@ -422,10 +408,10 @@ TEST(Store, FramesReadAheadBetweenCommitsAreIndexedExactly) {
   EXPECT_EQ(s->staged_frames(), 0u);
   // The restarted indexer's first commit comes at once; appends that are
   // durable before it would be committed by it, not read ahead.
-  ASSERT_TRUE(wait_for([&] { return s->indexer_commits() > commits; }));
+  ASSERT_TRUE(WaitUntil([&] { return s->indexer_commits() > commits; }));
   const uint64_t end2 = append(300);
   ASSERT_TRUE(s->log().WaitDurable(end2, absl::Seconds(30)).ok());
-  ASSERT_TRUE(wait_for([&] { return s->staged_frames() == 300; })) << s->staged_frames();
+  ASSERT_TRUE(WaitUntil([&] { return s->staged_frames() == 300; })) << s->staged_frames();
   ASSERT_TRUE((*store)->Close().ok());
 
   auto reopened = f.Open();
