@@ -300,6 +300,7 @@ TEST(NatsCReconnect, ClientReconnectsAfterServerRestartsOnSamePort) {
   auto server = StartServerFromEnv(&error);
   ASSERT_EQ(error, "");
   Event events[2];  // disconnected, reconnected
+  Event closed;
   Owned<natsConnection> nc;
   ASSERT_EQ(Connect(&nc, server->url(),
                     [&](natsOptions* o) {
@@ -308,8 +309,10 @@ TEST(NatsCReconnect, ClientReconnectsAfterServerRestartsOnSamePort) {
                       natsOptions_SetReconnectJitter(o, 0, 0);
                       natsOptions_SetDisconnectedCB(o, OnDisconnected, events);
                       natsOptions_SetReconnectedCB(o, OnReconnected, events);
+                      natsOptions_SetClosedCB(o, ClosedFirst::OnClosed, &closed);
                     }),
             NATS_OK);
+  const ClosedFirst closed_first(nc.get(), &closed);
   natsSubscription* raw = nullptr;
   ASSERT_EQ(natsConnection_SubscribeSync(&raw, nc.get(), "re.connect"), NATS_OK);
   Owned<natsSubscription> sub(raw);

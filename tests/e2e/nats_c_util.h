@@ -90,6 +90,28 @@ class Event {
   int count_ = 0;
 };
 
+// libnats calls a connection's callbacks on a thread of its own, and still
+// does after natsConnection_Destroy returns: the close queues a disconnected
+// callback. A test whose callbacks point at its locals registers
+// ClosedFirst::OnClosed as the closed callback and declares a ClosedFirst
+// after the connection, so that it goes out of scope first: it closes the
+// connection and waits (bounded) for the closed callback, the last one
+// libnats makes for a connection.
+class ClosedFirst {
+ public:
+  static void OnClosed(natsConnection*, void* closed) { static_cast<Event*>(closed)->Notify(); }
+  ClosedFirst(natsConnection* nc, Event* closed) : nc_(nc), closed_(closed) {}
+  ClosedFirst(const ClosedFirst&) = delete;
+  ClosedFirst& operator=(const ClosedFirst&) = delete;
+  ~ClosedFirst() {
+    natsConnection_Close(nc_);
+    closed_->WaitFor(1, std::chrono::seconds(10));
+  }
+ private:
+  natsConnection* nc_;
+  Event* closed_;
+};
+
 }  // namespace shortbus::e2e
 
 #endif  // SHORTBUS_TESTS_E2E_NATS_C_UTIL_H_
