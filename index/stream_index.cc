@@ -1,5 +1,6 @@
 #include "index/stream_index.h"
 
+#include <algorithm>
 #include <cstddef>
 
 #include "absl/strings/str_cat.h"
@@ -163,6 +164,16 @@ uint32_t StreamIndex::SlotOf(std::string_view subject) {
   return slot;
 }
 
+inline void StreamIndex::CountFrame(uint32_t slot, uint64_t seq) {
+  HotSubject& hot = slots_[slot];
+  if (!hot.dirty) {
+    hot.dirty = true;
+    dirty_.push_back(slot);
+  }
+  hot.state.last_seq = seq;
+  ++hot.state.count;
+}
+
 void StreamIndex::Add(const engine::Record& rec) {
   Apply(rec.sequence, rec.timestamp_ns, rec.segment_base, rec.offset, rec.frame_bytes, SlotOf(rec.subject));
 }
@@ -189,13 +200,7 @@ void StreamIndex::Apply(uint64_t seq, int64_t ts, uint64_t segment_base, uint64_
   pending_.indexed_seq = seq;
   pending_.segment_base = segment_base;
   pending_.next_offset = offset + frame_bytes;
-  HotSubject& hot = slots_[slot];
-  if (!hot.dirty) {
-    hot.dirty = true;
-    dirty_.push_back(slot);
-  }
-  hot.state.last_seq = seq;
-  ++hot.state.count;
+  CountFrame(slot, seq);
 }
 
 void StreamIndex::Stage(const engine::Record& rec) {
@@ -212,16 +217,40 @@ void StreamIndex::Stage(const engine::Record& rec) {
 void StreamIndex::AddStaged(uint64_t seq) {
   StagedCursor& h = head_;
   while (h.frame < staged_.size() && h.seq <= seq) {
-    const StagedFrame& f = staged_[h.frame];
-    Apply(h.seq, f.ts, runs_[h.run].segment_base, h.offset, f.frame_bytes, f.slot);
-    ++h.frame;
-    if (h.run + 1 < runs_.size() && runs_[h.run + 1].first_frame == h.frame) {
+    // The head's run, up to `seq`: its first frame through Apply (it may
+    // open a segment), the rest in one segment, each where the last ended,
+    // so only the sparse entries and the subjects change per frame.
+    const StagedRun& run = runs_[h.run];
+    const size_t run_end = h.run + 1 < runs_.size() ? runs_[h.run + 1].first_frame : staged_.size();
+    const size_t end = static_cast<size_t>(std::min<uint64_t>(run_end, h.frame + (seq - h.seq) + 1));
+    const StagedFrame& first = staged_[h.frame];
+    Apply(h.seq, first.ts, run.segment_base, h.offset, first.frame_bytes, first.slot);
+    uint64_t s = h.seq + 1, offset = h.offset + first.frame_bytes, since = pending_.bytes_since_entry;
+    for (size_t i = h.frame + 1; i < end; ++i, ++s) {
+      const StagedFrame& f = staged_[i];
+      if (since >= sparse_bytes_) {
+        entries_.push_back({s, run.segment_base, offset, f.ts});
+        since = 0;
+      }
+      since += f.frame_bytes;
+      offset += f.frame_bytes;
+      CountFrame(f.slot, s);
+    }
+    if (end > h.frame + 1) {
+      const StagedFrame& last = staged_[end - 1];
+      segment_.last_seq = s - 1;
+      segment_.last_ts = last.ts;
+      segment_.bytes = offset;
+      pending_ = IndexProgress{s - 1, run.segment_base, offset, since};
+    }
+    h.frame = end;
+    if (end == run_end && h.run + 1 < runs_.size()) {
       const StagedRun& next = runs_[++h.run];
       h.seq = next.seq;
       h.offset = next.offset;
     } else {
-      ++h.seq;
-      h.offset += f.frame_bytes;
+      h.seq = s;
+      h.offset = offset;
     }
   }
   if (h.frame == staged_.size()) {

@@ -161,6 +161,8 @@ class StreamIndex {
   // The slot of `subject` in slots_, made on first sight.
   uint32_t SlotOf(std::string_view subject);
   void Apply(uint64_t seq, int64_t ts, uint64_t segment_base, uint64_t offset, uint64_t frame_bytes, uint32_t slot);
+  // The subject in `slot` gained frame `seq` (its last sequence and count).
+  void CountFrame(uint32_t slot, uint64_t seq);
 
   LmdbEnv* const env_;
   const uint32_t stream_no_;
